@@ -97,10 +97,7 @@ def dry_run(
 
 
 def _input_error(item: ArticleInput) -> str:
-    error = item.error
-    if isinstance(error, OSError):
-        return f"{item.label}: {error.strerror or error}"
-    return str(error)
+    return str(item.error)
 
 
 def _report(

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from rich.markup import escape
 
+from watcher.alerts.payload import snippet, unique_passages
 from watcher.article import Article
 from watcher.matching import Evidence, Match
 from watcher.seedtext import SeedTextError, read_articles
 
-CONTEXT_CHARS = 60
 MAX_EVIDENCE_LINES = 8
 
 
@@ -22,7 +22,7 @@ MAX_EVIDENCE_LINES = 8
 class ArticleInput:
     label: str
     article: Article | None
-    error: SeedTextError | OSError | None = None
+    error: SeedTextError | None = None
 
 
 def article_paths(paths: list[str]) -> Iterator[str]:
@@ -40,14 +40,8 @@ def article_paths(paths: list[str]) -> Iterator[str]:
 
 def read_inputs(path: str) -> Iterator[ArticleInput]:
     """Every article of one input; a file may hold several separated by `---` lines."""
-    try:
-        if path == "-":
-            items = list(read_articles(sys.stdin.buffer, path="-"))
-        else:
-            items = list(read_articles(Path(path)))
-    except OSError as error:
-        yield ArticleInput(path, None, error)
-        return
+    source = sys.stdin.buffer if path == "-" else Path(path)
+    items = list(read_articles(source, path=path))
     for number, item in enumerate(items, 1):
         label = path if len(items) == 1 else f"{path}#{number}"
         if isinstance(item, SeedTextError):
@@ -81,22 +75,11 @@ def _evidence_json(evidence: Evidence) -> dict:
     return data
 
 
-def field_text(article: Article, evidence: Evidence) -> str:
-    if evidence.field == "body":
-        return article.body[evidence.block or 0].text
-    return getattr(article, evidence.field)
-
-
 def in_context(article: Article, evidence: Evidence) -> str:
     """The matched words with some of the text around them, highlighted (rich markup)."""
-    text = field_text(article, evidence)
-    before = text[max(0, evidence.start - CONTEXT_CHARS) : evidence.start]
-    after = text[evidence.end : evidence.end + CONTEXT_CHARS]
-    lead = "…" if evidence.start > CONTEXT_CHARS else ""
-    tail = "…" if evidence.end + CONTEXT_CHARS < len(text) else ""
+    item = snippet(article, evidence)
     return (
-        f"{lead}{escape(before)}[bold yellow]«{escape(text[evidence.start : evidence.end])}»"
-        f"[/bold yellow]{escape(after)}{tail}"
+        f"{escape(item.before)}[bold yellow]«{escape(item.text)}»[/bold yellow]{escape(item.after)}"
     )
 
 
@@ -125,7 +108,7 @@ def text_report(label: str, article: Article, matches: list[Match]) -> list[str]
             f"  [{style}]{match.severity.upper():8}[/{style}] [bold]{match.rule_id}[/bold]"
             f"  score {match.score:g}{verdict}"
         )
-        spans = _by_span(match.evidence)
+        spans = unique_passages(match.evidence)
         for evidence, terms in spans[:MAX_EVIDENCE_LINES]:
             where = evidence.field if evidence.field != "body" else f"body[{evidence.block}]"
             lines.append(f"      {where:9} {escape(terms)}: {in_context(article, evidence)}")
@@ -133,15 +116,3 @@ def text_report(label: str, article: Article, matches: list[Match]) -> list[str]
             hidden = len(spans) - MAX_EVIDENCE_LINES
             lines.append(f"      [dim]… {hidden} more (--format json shows all)[/dim]")
     return lines
-
-
-def _by_span(evidence: list[Evidence]) -> list[tuple[Evidence, str]]:
-    """One line per matched passage, naming every term it satisfied."""
-    spans: dict[tuple, tuple[Evidence, list[str]]] = {}
-    for item in evidence:
-        key = (item.field, item.block, item.start, item.end)
-        if key in spans:
-            spans[key][1].append(item.term)
-        else:
-            spans[key] = (item, [item.term])
-    return [(item, ", ".join(terms)) for item, terms in spans.values()]

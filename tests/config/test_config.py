@@ -1,0 +1,115 @@
+"""Settings: TOML + environment + credentials, and errors as `file: path.to.key: problem`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from watcher.config import ConfigError, config_path, load_settings, resolve_secrets
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "watcher.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as error:
+        load_settings(path)
+    return error.value.problems
+
+
+def test_example_config_loads_as_it_is() -> None:
+    settings = load_settings(ROOT / "config.example.toml")
+    assert settings.store.url is None
+    assert [f.name for f in settings.feeds] == ["bbc-world", "aljazeera"]
+    assert settings.feeds[0].interval == dt.timedelta(minutes=10)
+    assert settings.notifiers["console"].console
+    assert settings.routes.high == ["console"]
+    assert settings.rules.paths == [ROOT / "rules"]
+
+
+def test_embedded_defaults_need_no_file() -> None:
+    settings = load_settings(None)
+    assert settings.feeds == [] and settings.http.max_bytes == 10_000_000
+    assert settings.routes.medium == ["console"]
+
+
+def test_rule_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
+    path = write(tmp_path, '[rules]\npaths = ["my-rules", "/abs/rules"]\n')
+    assert load_settings(path).rules.paths == [tmp_path / "my-rules", Path("/abs/rules")]
+
+
+def test_missing_file_and_syntax_errors_name_the_file(tmp_path: Path) -> None:
+    assert problems(tmp_path / "nope.toml") == [f"{tmp_path / 'nope.toml'}: config file not found"]
+    [problem] = problems(write(tmp_path, "[http\nconcurrency = 3\n"))
+    assert problem.startswith(f"{tmp_path / 'watcher.toml'}: TOML syntax error:")
+    assert "line 1" in problem
+
+
+def test_every_problem_is_reported_with_its_path(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+[http]
+timeot = 3
+[poll]
+interval = "soon"
+[[feeds]]
+name = "ok"
+url = "https://example.org/feed"
+[[feeds]]
+name = "bad"
+url = "ftp://example.org/feed"
+""",
+    )
+    found = problems(path)
+    assert f"{path}: http.timeot: unknown key (got 3)" in found
+    assert any(p.startswith(f"{path}: poll.interval: expected a duration") for p in found)
+    assert any(p.startswith(f"{path}: feeds[2].url: expected an http://") for p in found)
+
+
+def test_cross_references_are_checked(tmp_path: Path) -> None:
+    path = write(tmp_path, '[routes]\nhigh = ["pager"]\n')
+    assert problems(path) == [f"{path}: (top level): routes.high names unknown notifier 'pager'"]
+    feed = '[[feeds]]\nname = "a"\nurl = "https://x.org/{}"\n'
+    path = write(tmp_path, feed.format(1) + feed.format(2))
+    assert "feed names must be unique: a" in problems(path)[0]
+
+
+def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, "[http]\nconcurrency = 3\n")
+    monkeypatch.setenv("WATCHER_HTTP__CONCURRENCY", "9")
+    monkeypatch.setenv("WATCHER_STORE__URL", "sqlite:///tmp/x.db")
+    settings = load_settings(path)
+    assert settings.http.concurrency == 9
+    assert settings.store.url == "sqlite:///tmp/x.db"
+
+
+def test_config_path_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("WATCHER_CONFIG", str(tmp_path / "env.toml"))
+    assert config_path(Path("given.toml")) == Path("given.toml")
+    assert config_path(None) == tmp_path / "env.toml"
+
+
+def test_secrets_come_from_credentials_then_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "SMTP_PASSWORD").write_text("s3cret\n", encoding="utf-8")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
+    monkeypatch.setenv("BOT_TOKEN", "tok")
+    url = "mailtos://a:${SMTP_PASSWORD}@h?to=x&token=${BOT_TOKEN}"
+    assert resolve_secrets(url) == "mailtos://a:s3cret@h?to=x&token=tok"
+    with pytest.raises(ConfigError, match=r"secret \$\{MISSING\}"):
+        resolve_secrets("json://h/${MISSING}")
+
+
+def test_secret_values_are_never_echoed_in_errors(tmp_path: Path) -> None:
+    path = write(tmp_path, '[notifiers.mail]\nurls = "mailtos://a:hunter2@h"\n')
+    found = problems(path)
+    assert found and not any("hunter2" in p for p in found)

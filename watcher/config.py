@@ -1,0 +1,296 @@
+"""Settings: a TOML file, overridden by `WATCHER_…` variables, secrets from systemd credentials.
+
+Every section forbids unknown keys, and every problem is reported as `file: path.to.key:
+problem` (research/reliability.md §6). Secrets in notifier URLs are written `${NAME}` and read
+from `$CREDENTIALS_DIRECTORY/NAME` (systemd `LoadCredential=`) or the environment variable
+`NAME`, so the file itself holds none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import tomllib
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from watcher.durations import parse_duration
+
+DEFAULT_CONFIG_PATH = Path("/etc/watcher/watcher.toml")
+SEVERITY_NAMES = ("info", "low", "medium", "high", "critical")
+_CONFIG_PATH: ContextVar[Path | None] = ContextVar("watcher_config_path", default=None)
+_SECRET_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _to_timedelta(value: Any) -> Any:
+    if isinstance(value, str):
+        return parse_duration(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return dt.timedelta(seconds=value)
+    return value
+
+
+Duration = Annotated[dt.timedelta, BeforeValidator(_to_timedelta)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StoreSettings(Section):
+    url: str | None = Field(
+        None,
+        description="SQLAlchemy URL; default: SQLite in $STATE_DIRECTORY or the XDG state dir",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _empty_is_default(cls, value: str | None) -> str | None:
+        return value or None
+
+
+class RulesSettings(Section):
+    paths: list[Path] = [Path("rules")]
+
+
+class HttpSettings(Section):
+    user_agent: str = "watcher/0.1 (news-feed monitor; +https://example.invalid/watcher)"
+    deadline: Duration = dt.timedelta(seconds=30)
+    connect_timeout: Duration = dt.timedelta(seconds=10)
+    read_timeout: Duration = dt.timedelta(seconds=20)
+    max_bytes: int = Field(10_000_000, gt=0)
+    max_decoded_bytes: int = Field(50_000_000, gt=0)
+    max_redirects: int = Field(5, ge=0, le=20)
+    concurrency: int = Field(20, ge=1)
+    per_host: int = Field(2, ge=1)
+
+
+class PollSettings(Section):
+    interval: Duration = dt.timedelta(minutes=15)
+    min_interval: Duration = dt.timedelta(minutes=1)
+    max_interval: Duration = dt.timedelta(hours=24)
+    tick: Duration = dt.timedelta(seconds=5)
+    lease: Duration = dt.timedelta(minutes=5)
+    first_poll_alerts: int = Field(
+        0, ge=0, description="alert on the newest N entries of a feed seen for the first time"
+    )
+    retention: Duration = dt.timedelta(days=30)
+    parser_workers: int = Field(2, ge=1)
+    parser_memory_mb: int = Field(512, ge=64)
+    broken_after_errors: int = Field(5, ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PollSettings:
+        if self.min_interval > self.max_interval:
+            raise ValueError("min_interval must not exceed max_interval")
+        return self
+
+
+class FeedSettings(Section):
+    name: str = Field(min_length=1)
+    url: str
+    interval: Duration | None = None
+    section: str = ""
+    source: str = ""
+    language: str | None = None
+    full_text: bool = False
+    allow_private: bool = Field(
+        False, description="let full-text fetches reach private or loopback addresses"
+    )
+    entry_key: Literal["auto", "guid", "link", "title"] = "auto"
+    enabled: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"https?://[^/\s]+", value):
+            raise ValueError(f"expected an http:// or https:// URL, not {value!r}")
+        return value
+
+
+class NotifierSettings(Section):
+    urls: list[str] = Field(default_factory=list, description="apprise URLs; ${NAME} for secrets")
+    console: bool = Field(False, description="print alerts to standard output")
+    digest: str | None = Field(
+        None, description="'hourly', 'daily 08:00', or a five-field cron expression"
+    )
+    timezone: str = "UTC"
+    quiet_hours: str | None = Field(None, description="'22:00-07:00': alerts are held, not lost")
+    rate_limit: str | None = Field(None, description="'20/h': more spill into the next digest")
+    format: Literal["auto", "markdown", "html", "text"] = "auto"
+
+    @model_validator(mode="after")
+    def _has_target(self) -> NotifierSettings:
+        if not self.urls and not self.console:
+            raise ValueError("a notifier needs 'urls' or 'console = true'")
+        return self
+
+
+class RoutesSettings(Section):
+    info: list[str] = []
+    low: list[str] = []
+    medium: list[str] = []
+    high: list[str] = []
+    critical: list[str] = []
+
+
+class AlertSettings(Section):
+    max_attempts: int = Field(8, ge=1)
+    retry_base: Duration = dt.timedelta(seconds=30)
+    tick: Duration = dt.timedelta(seconds=2)
+    ops_notifier: str | None = Field(None, description="hears about broken and recovered feeds")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="WATCHER_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    store: StoreSettings = StoreSettings()
+    rules: RulesSettings = RulesSettings()
+    http: HttpSettings = HttpSettings()
+    poll: PollSettings = PollSettings()
+    alerts: AlertSettings = AlertSettings()
+    feeds: list[FeedSettings] = []
+    notifiers: dict[str, NotifierSettings] = {"console": NotifierSettings(console=True)}
+    routes: RoutesSettings = RoutesSettings(
+        low=["console"], medium=["console"], high=["console"], critical=["console"]
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = _CONFIG_PATH.get()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @model_validator(mode="after")
+    def _references(self) -> Settings:
+        # The console notifier is built in, so routes may always name it.
+        self.notifiers.setdefault("console", NotifierSettings(console=True))
+        names = [feed.name for feed in self.feeds]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"feed names must be unique: {', '.join(duplicates)}")
+        for severity in SEVERITY_NAMES:
+            for name in getattr(self.routes, severity):
+                if name not in self.notifiers:
+                    raise ValueError(f"routes.{severity} names unknown notifier '{name}'")
+        ops = self.alerts.ops_notifier
+        if ops is not None and ops not in self.notifiers:
+            raise ValueError(f"alerts.ops_notifier names unknown notifier '{ops}'")
+        return self
+
+
+class ConfigError(Exception):
+    """Every problem of a config file, one `file: path.to.key: problem` line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def config_path(given: Path | None) -> Path | None:
+    """--config, else $WATCHER_CONFIG, else /etc/watcher/watcher.toml when it exists."""
+    if given is not None:
+        return given
+    env = os.environ.get("WATCHER_CONFIG")
+    if env:
+        return Path(env)
+    return DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.exists() else None
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Settings from a TOML file (None: embedded defaults) plus environment overrides."""
+    label = str(path) if path is not None else "defaults"
+    if path is not None:
+        if not path.is_file():
+            raise ConfigError([f"{path}: config file not found"])
+        try:
+            with path.open("rb") as handle:
+                tomllib.load(handle)
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError([f"{path}: TOML syntax error: {error}"]) from None
+        except OSError as error:
+            raise ConfigError([f"{path}: cannot read: {error.strerror}"]) from None
+    token = _CONFIG_PATH.set(path)
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        raise ConfigError([_describe(label, e) for e in error.errors()]) from None
+    finally:
+        _CONFIG_PATH.reset(token)
+    if path is not None:
+        settings.rules.paths = [
+            p if p.is_absolute() else path.parent / p for p in settings.rules.paths
+        ]
+    return settings
+
+
+def _describe(label: str, error: Any) -> str:
+    parts: list[str] = []
+    for item in error["loc"]:
+        if isinstance(item, int):
+            parts[-1 if parts else 0 :] = [f"{parts[-1] if parts else ''}[{item + 1}]"]
+        else:
+            parts.append(str(item))
+    where = ".".join(parts) or "(top level)"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    value = error.get("input")
+    secret = any(word in where for word in ("urls", "password", "token"))
+    hide = secret or isinstance(value, dict | list) or error["type"] == "missing"
+    show = "" if hide or repr(value) in message else f" (got {value!r})"
+    return f"{label}: {where}: {message}{show}"
+
+
+def resolve_secrets(url: str) -> str:
+    """Replace `${NAME}` with the systemd credential or environment variable NAME."""
+
+    def lookup(match: re.Match[str]) -> str:
+        name = match.group(1)
+        directory = os.environ.get("CREDENTIALS_DIRECTORY")
+        if directory:
+            candidate = Path(directory) / name
+            if candidate.is_file():
+                return candidate.read_text(encoding="utf-8").rstrip("\n")
+        if name in os.environ:
+            return os.environ[name]
+        raise KeyError(name)
+
+    try:
+        return _SECRET_REFERENCE.sub(lookup, url)
+    except KeyError as missing:
+        raise ConfigError(
+            [
+                f"secret ${{{missing.args[0]}}} is neither a credential in $CREDENTIALS_DIRECTORY "
+                "nor an environment variable"
+            ]
+        ) from None

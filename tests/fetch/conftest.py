@@ -1,0 +1,25 @@
+"""Fetch tests run against a real HTTP server on 127.0.0.1 (tests/support/httpserver.py)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from tests.support.httpserver import LoopbackServer
+from watcher.feeds.fetch import Fetcher, HttpLimits
+
+#: Short enough that a test stopped by the deadline stays fast.
+TEST_LIMITS = HttpLimits(deadline=2.0, connect_timeout=2.0, read_timeout=2.0)
+
+
+@pytest.fixture
+def server() -> Iterator[LoopbackServer]:
+    with LoopbackServer() as running:
+        yield running
+
+
+@pytest.fixture
+async def fetcher() -> AsyncIterator[Fetcher]:
+    async with Fetcher(TEST_LIMITS) as shared:
+        yield shared

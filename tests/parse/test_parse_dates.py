@@ -1,0 +1,83 @@
+"""Dates as the publisher wrote them, and the relative age line."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from watcher.feeds.parse import parse_date, render_age
+
+
+def offset(hours: float) -> dt.timezone:
+    return dt.timezone(dt.timedelta(hours=hours))
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Wed, 01 May 2024 10:00:00 +0200", dt.datetime(2024, 5, 1, 10, tzinfo=offset(2))),
+        ("Wed, 01 May 2024 10:00:00 GMT", dt.datetime(2024, 5, 1, 10, tzinfo=offset(0))),
+        ("Tue, 10 Jun 2003 04:00:00 PDT", dt.datetime(2003, 6, 10, 4, tzinfo=offset(-7))),
+        # Abbreviations feedparser reads as UTC.
+        ("Wed, 1 May 2024 10:00:00 CEST", dt.datetime(2024, 5, 1, 10, tzinfo=offset(2))),
+        ("Wed, 1 May 2024 10:00:00 BST", dt.datetime(2024, 5, 1, 10, tzinfo=offset(1))),
+        ("Tue, 20 May 2025 09:00:00 TRT", dt.datetime(2025, 5, 20, 9, tzinfo=offset(3))),
+        # No zone at all: read as UTC (feedparser gives up).
+        ("Wed, 01 May 2024 10:00:00", dt.datetime(2024, 5, 1, 10, tzinfo=offset(0))),
+        ("Wednesday, 01-May-24 10:00:00 GMT", dt.datetime(2024, 5, 1, 10, tzinfo=offset(0))),
+        # Italian day and month names that feedparser cannot read.
+        ("mer, 16 nov 2022 00:38:15 +0100", dt.datetime(2022, 11, 16, 0, 38, 15, tzinfo=offset(1))),
+        (
+            "2024-05-01T10:00:00.123456+05:30",
+            dt.datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=offset(5.5)),
+        ),
+        ("2024-05-01T10:00:00Z", dt.datetime(2024, 5, 1, 10, tzinfo=offset(0))),
+        ("2018-09-18 14:38:10", dt.datetime(2018, 9, 18, 14, 38, 10, tzinfo=offset(0))),
+        ("2024-05-01", dt.datetime(2024, 5, 1, tzinfo=offset(0))),
+    ],
+)
+def test_dates_keep_the_publishers_offset(raw: str, expected: dt.datetime) -> None:
+    parsed = parse_date(raw)
+    assert parsed == expected
+    assert parsed is not None and parsed.utcoffset() == expected.utcoffset()
+
+
+@pytest.mark.parametrize(
+    "raw", ["2024-13-45T99:00:00Z", "Wed, 45 May 2024 10:00:00 GMT", "0000-00-00", "soon"]
+)
+def test_impossible_or_unreadable_dates_are_rejected_not_rolled_over(raw: str) -> None:
+    assert parse_date(raw) is None
+
+
+def test_feedparser_instant_is_used_only_for_shapes_we_do_not_read() -> None:
+    other = dt.datetime(2016, 6, 29, 13, 7, 41, tzinfo=dt.UTC)
+    assert parse_date("2016/6/29 15:07:41", other) == other
+    assert parse_date("2024-13-45T99:00:00Z", other) is None
+
+
+NOW = dt.datetime(2025, 5, 20, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("before", "age"),
+    [
+        (dt.timedelta(seconds=20), "just now"),
+        (dt.timedelta(minutes=-5), "just now"),
+        (dt.timedelta(minutes=1, seconds=30), "1 minute ago"),
+        (dt.timedelta(minutes=3), "3 minutes ago"),
+        (dt.timedelta(hours=1), "1 hour ago"),
+        (dt.timedelta(hours=18, minutes=59), "18 hours ago"),
+        (dt.timedelta(days=2, hours=3), "2 days ago"),
+        (dt.timedelta(days=45), "1 month ago"),
+        (dt.timedelta(days=400), "1 year ago"),
+        (dt.timedelta(days=800), "2 years ago"),
+    ],
+)
+def test_render_age(before: dt.timedelta, age: str) -> None:
+    assert render_age(NOW - before, NOW) == age
+
+
+def test_render_age_compares_instants_across_offsets() -> None:
+    published = dt.datetime(2025, 5, 20, 14, 0, tzinfo=offset(3))  # 11:00 UTC
+    assert render_age(published, NOW) == "1 hour ago"

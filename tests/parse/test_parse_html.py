@@ -1,0 +1,72 @@
+"""HTML from feeds → paragraphs, subheadings and plain text."""
+
+from __future__ import annotations
+
+from watcher.article import Block
+from watcher.feeds.html import html_to_blocks, html_to_text, text_to_blocks, to_blocks
+
+
+def paragraphs(*texts: str) -> list[Block]:
+    return [Block(kind="paragraph", text=text) for text in texts]
+
+
+def test_paragraph_elements_become_paragraphs() -> None:
+    html = "<p>First.</p><div>Second.</div><ul><li>Third.</li><li>Fourth.</li></ul>"
+    html += "<blockquote>Fifth.</blockquote>"
+    assert html_to_blocks(html) == paragraphs("First.", "Second.", "Third.", "Fourth.", "Fifth.")
+
+
+def test_headings_h1_to_h4_become_subheadings_and_h5_stays_a_paragraph() -> None:
+    blocks = html_to_blocks("<h1>One</h1><h2>Two</h2><h3>Three</h3><h4>Four</h4><h5>Five</h5>")
+    assert [block.kind for block in blocks] == ["subheading"] * 4 + ["paragraph"]
+
+
+def test_double_line_break_splits_a_paragraph_and_a_single_one_does_not() -> None:
+    blocks = html_to_blocks("<p>Line one<br>line two<br/>\n <br>New paragraph</p>")
+    assert blocks == paragraphs("Line one line two", "New paragraph")
+
+
+def test_scripts_styles_figures_and_iframes_leave_no_words() -> None:
+    html = (
+        "<style>p { color: red }</style><p>Kept.</p><script>if (a < b) alert(1)</script>"
+        "<figure><img src='x.jpg'><figcaption>A caption</figcaption></figure>"
+        "<iframe src='https://video.example.org'>Fallback</iframe><p>Also kept.</p>"
+    )
+    assert html_to_blocks(html) == paragraphs("Kept.", "Also kept.")
+
+
+def test_entities_decoded_and_whitespace_collapsed() -> None:
+    blocks = html_to_blocks("<p>  Fish &amp; chips\n\t&#8211; &quot;fresh&quot;  </p>")
+    assert blocks == paragraphs('Fish & chips – "fresh"')
+
+
+def test_soft_hyphens_and_zero_width_characters_are_kept_for_the_matcher() -> None:
+    assert html_to_text("<b>bor\u00adder</b> cross\u200bing") == "bor\u00adder cross\u200bing"
+
+
+def test_empty_blocks_are_dropped() -> None:
+    assert html_to_blocks("<p> </p><p>&nbsp;</p><div><p>Text</p></div><p></p>") == paragraphs(
+        "Text"
+    )
+
+
+def test_markup_without_paragraphs_splits_on_blank_lines() -> None:
+    blocks = html_to_blocks("First <a href='#'>part</a>.\n\nSecond part.")
+    assert blocks == paragraphs("First part.", "Second part.")
+
+
+def test_plain_text_splits_on_blank_lines() -> None:
+    assert text_to_blocks("One\nline.\n \nTwo.\n\n\n") == paragraphs("One line.", "Two.")
+
+
+def test_plain_text_with_a_tag_is_read_as_html() -> None:
+    assert to_blocks("<p>Tagged</p>", is_html=False) == paragraphs("Tagged")
+    assert to_blocks("a < b and c > d", is_html=False) == paragraphs("a < b and c > d")
+
+
+def test_html_to_text_gives_one_line() -> None:
+    assert html_to_text("<h2>Title</h2><p>Body <em>text</em></p>") == "Title Body text"
+
+
+def test_unterminated_comment_is_not_text() -> None:
+    assert html_to_text("<p>safe</p><!-- never closed <b>x</b>") == "safe"

@@ -1,0 +1,116 @@
+"""The parser pool: parsing in worker processes that may die without taking others along."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+from collections.abc import AsyncIterator
+
+import pytest
+
+from watcher.feeds.parse import FeedContext, FeedParseError, ParsedFeed, parse_feed
+from watcher.feeds.worker import ParserPool
+
+FETCHED_AT = dt.datetime(2025, 5, 20, 5, 30, tzinfo=dt.UTC)
+SMALL = (
+    b'<rss version="2.0"><channel><title>Small</title>'
+    b"<item><title>Tide tables for June</title><guid>t1</guid>"
+    b"<description>High water at 06:12.</description></item></channel></rss>"
+)
+
+
+def feed(name: str = "small") -> FeedContext:
+    return FeedContext(name=name, url=f"https://feeds.example.org/{name}")
+
+
+def one_huge_item(megabytes: int) -> bytes:
+    text = b"word " * (megabytes * 200_000)
+    return (
+        b'<rss version="2.0"><channel><title>Huge</title><item><title>Huge</title>'
+        b"<description>" + text + b"</description></item></channel></rss>"
+    )
+
+
+def many_items(count: int) -> bytes:
+    items = b"".join(
+        b"<item><title>Item %d</title><guid>g%d</guid><description>Text %d.</description></item>"
+        % (n, n, n)
+        for n in range(count)
+    )
+    return b'<rss version="2.0"><channel><title>Many</title>' + items + b"</channel></rss>"
+
+
+def _kill_this_process() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+class KillsItsWorker(FeedContext):
+    """A feed context that kills the worker process that unpickles it."""
+
+    def __reduce__(self) -> tuple[object, tuple[()]]:
+        return (_kill_this_process, ())
+
+
+@pytest.fixture
+async def pool() -> AsyncIterator[ParserPool]:
+    async with ParserPool(max_workers=2, memory_limit=256 * 2**20) as parser_pool:
+        yield parser_pool
+
+
+async def test_pool_gives_the_same_result_as_parsing_in_process(pool: ParserPool) -> None:
+    parsed = await pool.parse(SMALL, {"Content-Type": "application/rss+xml"}, feed(), FETCHED_AT)
+    assert parsed == parse_feed(SMALL, {}, feed=feed(), fetched_at=FETCHED_AT)
+
+
+async def test_not_a_feed_error_crosses_the_process_boundary(pool: ParserPool) -> None:
+    with pytest.raises(FeedParseError, match=r"^small: an HTML page, not a feed$"):
+        await pool.parse(b"<html><body>Login</body></html>", {}, feed(), FETCHED_AT)
+
+
+async def test_feed_over_the_memory_limit_fails_alone(pool: ParserPool) -> None:
+    huge, small = await asyncio.gather(
+        pool.parse(one_huge_item(20), {}, feed("huge"), FETCHED_AT),
+        pool.parse(SMALL, {}, feed(), FETCHED_AT),
+        return_exceptions=True,
+    )
+    assert isinstance(huge, FeedParseError)
+    assert str(huge) == "huge: parsing needed more than the 256 MB memory limit"
+    assert isinstance(small, ParsedFeed)
+    assert len((await pool.parse(SMALL, {}, feed(), FETCHED_AT)).entries) == 1
+
+
+async def test_killed_worker_fails_only_its_own_feed(pool: ParserPool) -> None:
+    killer = KillsItsWorker(name="killer", url="https://feeds.example.org/killer")
+    results = await asyncio.gather(
+        *(pool.parse(SMALL, {}, feed(f"ok-{n}"), FETCHED_AT) for n in range(3)),
+        pool.parse(SMALL, {}, killer, FETCHED_AT),
+        *(pool.parse(SMALL, {}, feed(f"ok-{n}"), FETCHED_AT) for n in range(3, 6)),
+        return_exceptions=True,
+    )
+    failed = results.pop(3)
+    assert isinstance(failed, FeedParseError)
+    assert str(failed).startswith("killer: the parser process died on this feed")
+    assert [r.entries[0].article.feed for r in results if isinstance(r, ParsedFeed)] == [
+        f"ok-{n}" for n in range(6)
+    ]
+    # The pool was replaced: parsing goes on.
+    assert len((await pool.parse(SMALL, {}, feed(), FETCHED_AT)).entries) == 1
+
+
+async def test_feed_over_the_cpu_budget_fails_alone() -> None:
+    async with ParserPool(max_workers=2, cpu_seconds=1, memory_limit=2**31) as pool:
+        slow, small = await asyncio.gather(
+            pool.parse(many_items(60_000), {}, feed("slow"), FETCHED_AT),
+            pool.parse(SMALL, {}, feed(), FETCHED_AT),
+            return_exceptions=True,
+        )
+    assert isinstance(slow, FeedParseError)
+    assert str(slow).startswith("slow: the parser process died on this feed")
+    assert isinstance(small, ParsedFeed)
+
+
+def test_limits_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="must be positive"):
+        ParserPool(memory_limit=0)

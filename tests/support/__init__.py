@@ -1,0 +1,1 @@
+"""Test helpers shared by several test suites (real servers on loopback, never mocks)."""

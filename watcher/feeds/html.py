@@ -1,0 +1,164 @@
+"""HTML fragments from feeds → plain text and body blocks (DESIGN §3), on the stdlib parser.
+
+Feed HTML is read for its words only: nothing here ever produces HTML, so there is nothing to
+sanitize. Paragraph-like elements become paragraphs, `<h1>`–`<h4>` subheadings; scripts, styles,
+embeds and figures (whose caption is the article's `caption`, read from Media RSS) are dropped.
+Entities are decoded and whitespace is collapsed; soft hyphens and zero-width characters are
+kept as the publisher wrote them (the matcher's normalization removes them).
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+from watcher.article import Block, BlockKind
+
+SUBHEADINGS = frozenset({"h1", "h2", "h3", "h4"})
+# Elements that end the running paragraph when they open or close.
+BREAKING = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "center", "dd", "details", "div", "dl",
+        "dt", "fieldset", "footer", "form", "h5", "h6", "header", "hr", "li", "main", "nav",
+        "ol", "p", "pre", "section", "summary", "table", "tbody", "tfoot", "thead", "tr", "ul",
+    }
+)  # fmt: skip
+# Elements whose whole content is left out of the text. Only elements with an end tag belong
+# here: a void element would open a dropped region that never closes.
+DROPPED = frozenset(
+    {
+        "audio", "button", "canvas", "figcaption", "figure", "head", "iframe", "math",
+        "noscript", "object", "picture", "script", "select", "style", "svg", "template",
+        "textarea", "video",
+    }
+)  # fmt: skip
+CELLS = frozenset({"td", "th"})
+
+# Markup that gives a fragment its own paragraph structure; without any, blank lines do.
+_STRUCTURE = re.compile(
+    r"<\s*(?:p|div|br|li|h[1-6]|blockquote|ul|ol|table|tr|section|article|pre)\b", re.I
+)
+_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
+_TAG_OR_ENTITY = re.compile(r"<[A-Za-z/!][^>]*>|&(?:#\d+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")
+
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def _collapse(text: str) -> str:
+    # A regex rather than split/join: no list of every word of a large body.
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+class _BlockCollector(HTMLParser):
+    """Collects (kind, text) blocks from one fragment as the parser walks it."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.blocks: list[tuple[BlockKind, str]] = []
+        self._parts: list[str] = []
+        self._kind: BlockKind = "paragraph"
+        self._dropped_depth = 0
+        # True right after a <br> with only whitespace since: a second <br> ends the paragraph.
+        self._after_break = False
+
+    def close(self) -> None:
+        # The parser hands back an unterminated construct as text at the end; a comment that
+        # never closes is still a comment, not words of the article.
+        if self.rawdata.startswith("<!--"):
+            self.rawdata = ""
+        super().close()
+
+    def flush(self) -> None:
+        text = _collapse("".join(self._parts))
+        if text:
+            self.blocks.append((self._kind, text))
+        self._parts = []
+        self._kind = "paragraph"
+        self._after_break = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in DROPPED:
+            self._dropped_depth += 1
+            return
+        if self._dropped_depth:
+            return
+        if tag == "br":
+            if self._after_break:
+                self.flush()
+            else:
+                self._parts.append(" ")
+                self._after_break = True
+        elif tag in SUBHEADINGS:
+            self.flush()
+            self._kind = "subheading"
+        elif tag in BREAKING:
+            self.flush()
+        elif tag in CELLS:
+            self._parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in DROPPED:
+            self._dropped_depth = max(self._dropped_depth - 1, 0)
+            return
+        if self._dropped_depth:
+            return
+        if tag in SUBHEADINGS or tag in BREAKING:
+            self.flush()
+        elif tag in CELLS:
+            self._parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if self._dropped_depth:
+            return
+        if not data.isspace():
+            self._after_break = False
+        self._parts.append(data)
+
+
+def _blocks_of_markup(fragment: str) -> list[tuple[BlockKind, str]]:
+    collector = _BlockCollector()
+    collector.feed(fragment)
+    collector.close()
+    collector.flush()
+    return collector.blocks
+
+
+def looks_like_html(value: str) -> bool:
+    """True when the value holds a tag or an entity reference, so it must be read as HTML."""
+    return _TAG_OR_ENTITY.search(value) is not None
+
+
+def html_to_blocks(fragment: str) -> list[Block]:
+    """Paragraphs and subheadings of an HTML fragment, empty blocks dropped.
+
+    A fragment with no paragraph markup at all (text with inline tags only) is split on its
+    blank lines, as a reader of the feed would see it in a plain-text client.
+    """
+    if not _STRUCTURE.search(fragment) and _BLANK_LINE.search(fragment):
+        pieces = _BLANK_LINE.split(fragment)
+    else:
+        pieces = [fragment]
+    return [
+        Block(kind=kind, text=text) for piece in pieces for kind, text in _blocks_of_markup(piece)
+    ]
+
+
+def text_to_blocks(text: str) -> list[Block]:
+    """Paragraphs of plain text: blank lines separate them, other whitespace collapses."""
+    paragraphs = (_collapse(piece) for piece in _BLANK_LINE.split(text))
+    return [Block(kind="paragraph", text=paragraph) for paragraph in paragraphs if paragraph]
+
+
+def to_blocks(value: str, *, is_html: bool) -> list[Block]:
+    """Blocks of a feed text field, read as HTML when it is declared or looks like HTML."""
+    if is_html or looks_like_html(value):
+        return html_to_blocks(value)
+    return text_to_blocks(value)
+
+
+def html_to_text(fragment: str) -> str:
+    """One line of plain text: tags stripped, entities decoded, whitespace collapsed."""
+    if not looks_like_html(fragment):
+        return _collapse(fragment)
+    return " ".join(text for _, text in _blocks_of_markup(fragment))

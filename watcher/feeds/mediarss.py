@@ -1,0 +1,270 @@
+"""Our own pass over a feed for Media RSS, so that image captions and credits are never lost or
+misfiled (research/reliability.md §1.8).
+
+feedparser routes `media:description` through its generic `<description>` handler, so the
+caption lands in `summary` or `content` depending on element order, and `media:title` can
+replace the entry title. This pass reads, per item, the Media RSS elements (`media:content`,
+`media:group`, `media:thumbnail`, `media:description`, `media:title`, `media:credit`,
+`media:category`) together with the item's own guid, link, title and description, so that the
+caller can compose the caption and tell which of feedparser's fields are really captions.
+
+It runs on the document after the entity guard (no DTD internal subset is left) and tolerates
+what real feeds do: raw `&`, HTML entities XML does not know, control characters, undeclared
+`media:` prefixes and documents cut short (items read before the error are kept).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html.entities
+import re
+from dataclasses import dataclass, field
+from xml.parsers import expat
+
+from watcher.feeds.html import BREAKING, SUBHEADINGS, html_to_text, looks_like_html
+
+# The canonical namespace has a trailing slash; feeds also use it without, and with https.
+MEDIA_NAMESPACES = frozenset(
+    {
+        "http://search.yahoo.com/mrss/",
+        "http://search.yahoo.com/mrss",
+        "https://search.yahoo.com/mrss/",
+        "https://search.yahoo.com/mrss",
+    }
+)
+_MEDIA_PREFIX = "media"
+_ITEM_NAMES = frozenset({"item", "entry"})
+
+_CDATA = re.compile(r"(<!\[CDATA\[.*?\]\]>)", re.S)
+_REFERENCE = re.compile(r"&(#[0-9]+;|#[xX][0-9A-Fa-f]+;|[A-Za-z][A-Za-z0-9]*;)?")
+_XML_ENTITIES = frozenset({"amp;", "lt;", "gt;", "quot;", "apos;"})
+_INVALID_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_DECLARATION = re.compile(r"<\?xml[^>]*\?>")
+
+
+@dataclass(slots=True)
+class _MediaObject:
+    """One `media:content`, `media:group` or the item itself, with its caption parts."""
+
+    descriptions: list[str] = field(default_factory=list)
+    titles: list[str] = field(default_factory=list)
+    credits: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class MediaItem:
+    """What our pass read from one item, in document order."""
+
+    guid: str | None
+    link: str | None
+    #: The item's own `<title>` and `<description>`/`<summary>` text, None when absent.
+    title: str | None
+    description: str | None
+    #: "description (else title) / credit", or the credit alone; empty without Media RSS.
+    caption: str
+    #: Plain texts of every media:description and media:title, to recognise misfiled copies.
+    media_descriptions: tuple[str, ...]
+    media_titles: tuple[str, ...]
+    media_categories: tuple[str, ...]
+
+
+def uses_media_rss(document: bytes) -> bool:
+    """Cheap test before the full pass: does the document mention Media RSS at all?"""
+    return b"search.yahoo.com/mrss" in document or b"<media:" in document
+
+
+def _repair_reference(match: re.Match[str]) -> str:
+    reference = match.group(1)
+    if reference is None:
+        return "&amp;"
+    if reference.startswith("#"):
+        digits = reference[1:-1]
+        codepoint = int(digits[1:], 16) if digits[:1] in "xX" else int(digits)
+        valid = codepoint in (0x9, 0xA, 0xD) or 0x20 <= codepoint <= 0x10FFFF
+        return match.group(0) if valid and not 0xD800 <= codepoint <= 0xDFFF else ""
+    if reference in _XML_ENTITIES:
+        return match.group(0)
+    replacement = html.entities.html5.get(reference)
+    if replacement is None:
+        return "&amp;" + reference
+    return "".join(f"&#{ord(char)};" for char in replacement)
+
+
+def _repair(text: str) -> str:
+    """Make the common breakages of real feeds well-formed, leaving CDATA sections alone."""
+    pieces = _CDATA.split(_INVALID_CHARS.sub("", text))
+    for index in range(0, len(pieces), 2):
+        pieces[index] = _REFERENCE.sub(_repair_reference, pieces[index])
+    return _DECLARATION.sub("", "".join(pieces), count=1).lstrip()
+
+
+def _clean(value: str) -> str:
+    return html_to_text(value) if looks_like_html(value) else " ".join(value.split())
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(value for value in values if value))
+
+
+class _ItemReader:
+    """Builds the MediaItems of one document from expat's events."""
+
+    def __init__(self) -> None:
+        self.items: list[MediaItem] = []
+        self._scopes: list[dict[str, str]] = [{}]
+        self._depth = 0
+        self._item_depth: int | None = None
+        self._texts: list[list[str]] = []
+        self._element_stack: list[tuple[str, bool]] = []
+        self._reset_item()
+
+    def _reset_item(self) -> None:
+        self._own: dict[str, str] = {}
+        self._item_level = _MediaObject()
+        self._group: _MediaObject | None = None
+        self._content: _MediaObject | None = None
+        self._contents: list[tuple[_MediaObject, _MediaObject | None]] = []
+        self._groups: list[_MediaObject] = []
+        self._categories: list[str] = []
+
+    def _is_media(self, name: str) -> tuple[str, bool]:
+        prefix, _, local = name.rpartition(":")
+        if not prefix:
+            return local, False
+        namespace = self._scopes[-1].get(prefix)
+        if namespace is None:
+            return local, prefix == _MEDIA_PREFIX
+        return local, namespace in MEDIA_NAMESPACES
+
+    def start(self, name: str, attributes: dict[str, str]) -> None:
+        declared = {
+            key[len("xmlns:") :]: value
+            for key, value in attributes.items()
+            if key.startswith("xmlns:")
+        }
+        self._scopes.append({**self._scopes[-1], **declared} if declared else self._scopes[-1])
+        self._depth += 1
+        local, media = self._is_media(name)
+        self._element_stack.append((local, media))
+        self._texts.append([])
+        if self._item_depth is None:
+            if local in _ITEM_NAMES and not media:
+                self._item_depth = self._depth
+                self._reset_item()
+            return
+        if media and local == "group":
+            self._group = _MediaObject()
+            self._groups.append(self._group)
+        elif media and local == "content":
+            self._content = _MediaObject()
+            self._contents.append((self._content, self._group))
+        elif not media and local == "link" and self._depth == self._item_depth + 1:
+            rel = attributes.get("rel", "alternate")
+            if attributes.get("href") and rel == "alternate":
+                self._own.setdefault("link", attributes["href"])
+
+    def end(self, name: str) -> None:
+        local, media = self._element_stack.pop()
+        text = "".join(self._texts.pop())
+        if self._item_depth is not None and self._depth > self._item_depth + 1:
+            # Text inside a child (XHTML in a description) belongs to the parent's text too,
+            # with paragraph breaks where the markup had them.
+            self._texts[-1].append(text)
+            if local in BREAKING or local in SUBHEADINGS:
+                self._texts[-1].append("\n\n")
+        if self._item_depth is not None:
+            if self._depth == self._item_depth:
+                self._finish_item()
+                self._item_depth = None
+            elif media:
+                self._end_media(local, text)
+            elif self._depth == self._item_depth + 1:
+                self._end_own(local, text)
+        self._depth -= 1
+        self._scopes.pop()
+
+    def _end_media(self, local: str, text: str) -> None:
+        holder = self._content or self._group or self._item_level
+        value = _clean(text)
+        if local == "description":
+            holder.descriptions.append(value)
+        elif local == "title":
+            holder.titles.append(value)
+        elif local == "credit":
+            holder.credits.append(value)
+        elif local == "category":
+            self._categories.append(value)
+        elif local == "content":
+            self._content = None
+        elif local == "group":
+            self._group = None
+
+    def _end_own(self, local: str, text: str) -> None:
+        if local in ("guid", "id"):
+            self._own.setdefault("guid", text.strip())
+        elif local == "link" and text.strip():
+            self._own.setdefault("link", text.strip())
+        elif local == "title":
+            self._own.setdefault("title", text)
+        elif local in ("description", "summary"):
+            self._own.setdefault("description", text)
+
+    def data(self, text: str) -> None:
+        # Only text inside items is ever read; the rest is not kept.
+        if self._item_depth is not None:
+            self._texts[-1].append(text)
+
+    def _caption(self) -> str:
+        """The first media object's description (else title) with its credits.
+
+        A value missing on a `media:content` is inherited from its `media:group`, then from
+        the item, as the Media RSS spec says. Without any description or title the caption
+        is the first credit found.
+        """
+        chains = [[content, group, self._item_level] for content, group in self._contents]
+        chains += [[group, self._item_level] for group in self._groups]
+        chains.append([self._item_level])
+        first_credits = ""
+        for chain in chains:
+            layers = [layer for layer in chain if layer is not None]
+            descriptions = [value for layer in layers for value in layer.descriptions if value]
+            titles = [value for layer in layers for value in layer.titles if value]
+            credits = ", ".join(next((c for c in (_unique(x.credits) for x in layers) if c), []))
+            text = (descriptions or titles or [""])[0]
+            if text:
+                return f"{text} / {credits}" if credits else text
+            first_credits = first_credits or credits
+        return first_credits
+
+    def _finish_item(self) -> None:
+        layers = [content for content, _ in self._contents] + self._groups + [self._item_level]
+        self.items.append(
+            MediaItem(
+                guid=self._own.get("guid") or None,
+                link=self._own.get("link"),
+                title=self._own.get("title"),
+                description=self._own.get("description"),
+                caption=self._caption(),
+                media_descriptions=tuple(_unique([d for x in layers for d in x.descriptions])),
+                media_titles=tuple(_unique([t for x in layers for t in x.titles])),
+                media_categories=tuple(_unique(self._categories)),
+            )
+        )
+
+
+def read_media_items(document: bytes) -> list[MediaItem]:
+    """The items of a UTF-8 feed document with their Media RSS captions, in document order.
+
+    Never raises on bad input: a document that breaks off yields the items completed before
+    the break.
+    """
+    reader = _ItemReader()
+    parser = expat.ParserCreate()
+    parser.StartElementHandler = reader.start
+    parser.EndElementHandler = reader.end
+    parser.CharacterDataHandler = reader.data
+    parser.buffer_text = True
+    # A document that breaks off still yields the items completed before the break.
+    with contextlib.suppress(expat.ExpatError):
+        parser.Parse(_repair(document.decode("utf-8", "replace")).encode("utf-8"), True)
+    return reader.items

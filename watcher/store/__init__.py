@@ -1,0 +1,63 @@
+"""The store: feed state, seen entries, articles, stories, matches and the alert outbox
+(DESIGN §6, §8), on SQLite by default or PostgreSQL by URL."""
+
+from watcher.store.ingest import newest_first
+from watcher.store.location import default_path
+from watcher.store.migrations import LATEST_VERSION
+from watcher.store.outbox import dedup_key
+from watcher.store.store import Store
+from watcher.store.stories import Fingerprint, clusterable_url
+from watcher.store.values import (
+    AlertKind,
+    AlertRow,
+    AlertSpec,
+    AlertStatus,
+    FeedConfigLike,
+    FeedRow,
+    FeedStatus,
+    FetchOutcome,
+    IngestResult,
+    MatchLike,
+    NewArticle,
+    NewEntries,
+    OutboxCounts,
+    PolledEntry,
+    PruneResult,
+    QueuedAlert,
+    SkippedAlert,
+    StoreError,
+    StorySource,
+    SyncResult,
+    Validators,
+)
+
+__all__ = [
+    "LATEST_VERSION",
+    "AlertKind",
+    "AlertRow",
+    "AlertSpec",
+    "AlertStatus",
+    "FeedConfigLike",
+    "FeedRow",
+    "FeedStatus",
+    "FetchOutcome",
+    "Fingerprint",
+    "IngestResult",
+    "MatchLike",
+    "NewArticle",
+    "NewEntries",
+    "OutboxCounts",
+    "PolledEntry",
+    "PruneResult",
+    "QueuedAlert",
+    "SkippedAlert",
+    "Store",
+    "StoreError",
+    "StorySource",
+    "SyncResult",
+    "Validators",
+    "clusterable_url",
+    "dedup_key",
+    "default_path",
+    "newest_first",
+]

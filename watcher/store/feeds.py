@@ -1,0 +1,222 @@
+"""Feed state: the configured feeds, their leases, and what their last fetch said (DESIGN §6, §8).
+
+Every function runs inside a transaction the Store opened; writes inside a write transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import Row, func, or_, select, update
+from sqlalchemy.engine import Connection
+
+from watcher.store.schema import feed, seen_entry
+from watcher.store.values import (
+    FeedConfigLike,
+    FeedRow,
+    FeedStatus,
+    FetchOutcome,
+    StoreError,
+    SyncResult,
+)
+
+GONE = 410
+
+_NO_VALIDATORS = {"etag": None, "last_modified": None, "body_hash": None}
+
+
+def sync_feeds(
+    connection: Connection, configured: Sequence[FeedConfigLike], now: dt.datetime
+) -> SyncResult:
+    """Make the feed table follow the config, keeping the state of feeds that stay.
+
+    Feeds are matched by name. A feed whose configured URL changed starts afresh (validators
+    and errors cleared, due now, a 410 stop lifted) but keeps its seen entries. Feeds no longer
+    configured are marked removed (never polled; their seen entries stay, so adding them back
+    does not alert on old entries again).
+    """
+    wanted: dict[str, str] = {}
+    for item in configured:
+        if item.name in wanted:
+            raise StoreError(f"feed {item.name!r} is configured twice; feed names must be unique")
+        wanted[item.name] = item.url
+    stored = {row.name: row for row in connection.execute(select(feed))}
+    result = SyncResult()
+    for name, url in wanted.items():
+        row = stored.get(name)
+        if row is None:
+            connection.execute(
+                feed.insert().values(
+                    name=name, config_url=url, url=url, error_count=0, next_check_at=now,
+                    added_at=now,
+                )
+            )  # fmt: skip
+            result.added.append(name)
+            continue
+        changes: dict[str, object] = {}
+        if row.removed_at is not None:
+            changes["removed_at"] = None
+            result.restored.append(name)
+        if row.config_url != url:
+            changes.update(
+                _NO_VALIDATORS, config_url=url, url=url, error_count=0, last_error=None,
+                disabled_reason=None, next_check_at=now,
+            )  # fmt: skip
+            result.changed_url.append(name)
+        if changes:
+            connection.execute(update(feed).where(feed.c.id == row.id).values(**changes))
+    for name, row in stored.items():
+        if name not in wanted and row.removed_at is None:
+            connection.execute(
+                update(feed)
+                .where(feed.c.id == row.id)
+                .values(removed_at=now, lease_owner=None, lease_until=None)
+            )
+            result.removed.append(name)
+    return result
+
+
+def claim_due_feeds(
+    connection: Connection,
+    owner: str,
+    now: dt.datetime,
+    limit: int,
+    lease_seconds: float,
+    due_by: dt.datetime,
+) -> list[FeedRow]:
+    """Lease up to `limit` active feeds due by `due_by` whose lease is free or expired.
+
+    One statement: `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)`. PostgreSQL skips
+    rows another node is claiming at that moment; SQLite runs it inside `BEGIN IMMEDIATE`,
+    where no other writer exists. Either way no feed is leased to two owners at once.
+    """
+    due = (
+        select(feed.c.id)
+        .where(
+            feed.c.removed_at.is_(None),
+            feed.c.disabled_reason.is_(None),
+            feed.c.next_check_at <= due_by,
+            or_(feed.c.lease_until.is_(None), feed.c.lease_until <= now),
+        )
+        .order_by(feed.c.next_check_at, feed.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = connection.execute(
+        update(feed)
+        .where(feed.c.id.in_(due.scalar_subquery()))
+        .values(lease_owner=owner, lease_until=now + dt.timedelta(seconds=lease_seconds))
+        .returning(*feed.c)
+    ).all()
+    return sorted((_feed_row(row) for row in rows), key=lambda f: (f.next_check_at, f.id))
+
+
+def record_fetch(
+    connection: Connection, feed_id: int, outcome: FetchOutcome, now: dt.datetime
+) -> None:
+    """Store what a fetch said and release the feed's lease."""
+    current = connection.execute(
+        select(feed.c.error_count).where(feed.c.id == feed_id).with_for_update()
+    ).first()
+    if current is None:
+        raise StoreError(f"feed id {feed_id} is not in the store")
+    values: dict[str, object] = {
+        "last_status": outcome.status,
+        "last_error": outcome.error,
+        "last_polled_at": now,
+        "next_check_at": outcome.next_check_at,
+        "lease_owner": None,
+        "lease_until": None,
+    }
+    if outcome.error is None:
+        values.update(error_count=0, last_success_at=now)
+    else:
+        values["error_count"] = current.error_count + 1
+    if outcome.status == GONE:
+        values["disabled_reason"] = outcome.error or "HTTP 410 Gone"
+    if outcome.validators is not None:
+        values.update(
+            etag=outcome.validators.etag,
+            last_modified=outcome.validators.last_modified,
+            body_hash=outcome.validators.body_hash,
+        )
+    connection.execute(update(feed).where(feed.c.id == feed_id).values(**values))
+    if outcome.moved_to is not None:
+        update_feed_url(connection, feed_id, outcome.moved_to)
+
+
+def update_feed_url(connection: Connection, feed_id: int, url: str) -> None:
+    """Poll `url` from now on (after a permanent redirect); the configured URL is kept, so a
+    config change is still noticed."""
+    connection.execute(update(feed).where(feed.c.id == feed_id).values(url=url))
+
+
+def enable_feed(connection: Connection, name: str, now: dt.datetime) -> bool:
+    """Lift a 410 stop and make the feed due now; False when no such feed is stopped."""
+    result = connection.execute(
+        update(feed)
+        .where(feed.c.name == name, feed.c.disabled_reason.is_not(None))
+        .values(disabled_reason=None, error_count=0, next_check_at=now)
+    )
+    return result.rowcount > 0
+
+
+def release_feed_leases(connection: Connection, owner: str) -> int:
+    result = connection.execute(
+        update(feed).where(feed.c.lease_owner == owner).values(lease_owner=None, lease_until=None)
+    )
+    return result.rowcount
+
+
+def feed_by_name(connection: Connection, name: str) -> FeedRow | None:
+    row = connection.execute(select(feed).where(feed.c.name == name)).first()
+    return _feed_row(row) if row is not None else None
+
+
+def feed_status(connection: Connection) -> list[FeedStatus]:
+    counts = (
+        select(seen_entry.c.feed_id, func.count().label("entries"))
+        .group_by(seen_entry.c.feed_id)
+        .subquery()
+    )
+    rows = connection.execute(
+        select(feed, func.coalesce(counts.c.entries, 0).label("entries"))
+        .outerjoin(counts, counts.c.feed_id == feed.c.id)
+        .order_by(feed.c.name)
+    )
+    return [
+        FeedStatus(
+            name=row.name,
+            url=row.url,
+            last_polled_at=row.last_polled_at,
+            last_success_at=row.last_success_at,
+            last_new_at=row.last_new_at,
+            last_status=row.last_status,
+            last_error=row.last_error,
+            error_count=row.error_count,
+            next_check_at=row.next_check_at,
+            disabled_reason=row.disabled_reason,
+            removed_at=row.removed_at,
+            leased_by=row.lease_owner,
+            entries_seen=row.entries,
+        )
+        for row in rows
+    ]
+
+
+def _feed_row(row: Row) -> FeedRow:
+    return FeedRow(
+        id=row.id,
+        name=row.name,
+        url=row.url,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        body_hash=row.body_hash,
+        last_status=row.last_status,
+        error_count=row.error_count,
+        next_check_at=row.next_check_at,
+        last_success_at=row.last_success_at,
+        lease_owner=row.lease_owner,
+        lease_until=row.lease_until,
+    )

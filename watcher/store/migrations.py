@@ -1,0 +1,60 @@
+"""Versioned schema with forward migrations, applied in order when a store is opened.
+
+Each step runs in its own transaction together with the row recording it in `schema_version`,
+so a crash mid-upgrade leaves the database at the previous version, never between two. A
+database newer than this code is refused rather than half-understood.
+
+Step 1 creates the tables of schema.py. When a later version changes a table, step 1 must keep
+creating what version 1 had: copy its table definitions into the step before editing
+schema.py, and add a step that performs the change (ALTER TABLE …) on existing databases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from sqlalchemy import func, insert, inspect, select
+from sqlalchemy.engine import Connection
+
+from watcher.store import schema
+from watcher.store.locks import MIGRATION_LOCK, serialize
+from watcher.store.values import StoreError
+
+MigrationStep = Callable[[Connection], None]
+
+
+def _create_tables(connection: Connection) -> None:
+    schema.metadata.create_all(connection)
+
+
+#: STEPS[n] takes a database from version n to version n + 1.
+STEPS: tuple[MigrationStep, ...] = (_create_tables,)
+LATEST_VERSION = len(STEPS)
+
+
+def schema_version(connection: Connection) -> int:
+    """The version a database is at: 0 when it is empty."""
+    if not inspect(connection).has_table(schema.schema_version.name):
+        return 0
+    return connection.execute(select(func.max(schema.schema_version.c.version))).scalar() or 0
+
+
+def check_version(version: int, where: str) -> None:
+    if version > LATEST_VERSION:
+        raise StoreError(
+            f"store {where} has schema version {version}, but this watcher only knows versions "
+            f"up to {LATEST_VERSION}: it was written by a newer watcher; upgrade watcher"
+        )
+
+
+def apply_next_step(connection: Connection, where: str, now: dt.datetime) -> bool:
+    """Inside a write transaction: apply the next missing step; False when none is missing."""
+    serialize(connection, MIGRATION_LOCK)
+    version = schema_version(connection)
+    check_version(version, where)
+    if version == LATEST_VERSION:
+        return False
+    STEPS[version](connection)
+    connection.execute(insert(schema.schema_version).values(version=version + 1, applied_at=now))
+    return True

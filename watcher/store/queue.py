@@ -1,0 +1,139 @@
+"""Queuing one poll's alerts into the outbox, inside the ingest transaction.
+
+A fixed number of statements per poll: one lookup of the dedup keys already queued, one per
+throttled (notifier, rule) pair, and the inserts. Decisions follow the order of the requests,
+so within one poll the first alert of a story (or of a throttled rule) wins.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from watcher.store.outbox import dedup_key
+from watcher.store.schema import alert
+from watcher.store.sql import chunks, insert_ignoring_conflicts
+from watcher.store.values import AlertSpec, QueuedAlert, SkippedAlert, SkipReason
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRequest:
+    spec: AlertSpec
+    entry_key: str
+    story_id: int
+    article_id: int
+
+
+def queue_alerts(
+    connection: Connection, requests: Sequence[AlertRequest], now: dt.datetime
+) -> tuple[list[QueuedAlert], list[SkippedAlert]]:
+    keys = [dedup_key(r.spec.notifier, r.spec.rule_id, r.story_id) for r in requests]
+    taken = _queued_keys(connection, keys)
+    last_immediate = _last_immediate(connection, requests, now)
+    accepted: list[tuple[AlertRequest, str]] = []
+    skipped: list[SkippedAlert] = []
+    for request, key in zip(requests, keys, strict=True):
+        spec = request.spec
+        pair = (spec.notifier, spec.rule_id)
+        if key in taken:
+            skipped.append(_skipped(request, "duplicate"))
+            continue
+        last = last_immediate.get(pair)
+        if (
+            spec.kind == "immediate"
+            and spec.throttle is not None
+            and last is not None
+            and last > now - spec.throttle
+        ):
+            skipped.append(_skipped(request, "throttled"))
+            continue
+        taken.add(key)
+        if spec.kind == "immediate":
+            last_immediate[pair] = now
+        accepted.append((request, key))
+    inserted = _insert(connection, [_row(request, key, now) for request, key in accepted])
+    queued: list[QueuedAlert] = []
+    for request, key in accepted:
+        if key not in inserted:  # another node queued it between our lookup and insert
+            skipped.append(_skipped(request, "duplicate"))
+            continue
+        spec = request.spec
+        queued.append(
+            QueuedAlert(
+                inserted[key], key, spec.notifier, spec.rule_id, request.story_id,
+                request.article_id, spec.kind,
+            )
+        )  # fmt: skip
+    return queued, skipped
+
+
+def _row(request: AlertRequest, key: str, now: dt.datetime) -> dict[str, object]:
+    spec = request.spec
+    return {
+        "notifier": spec.notifier,
+        "rule_id": spec.rule_id,
+        "story_id": request.story_id,
+        "article_id": request.article_id,
+        "dedup_key": key,
+        "kind": spec.kind,
+        "payload": dict(spec.payload),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def _queued_keys(connection: Connection, keys: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for part in chunks(sorted(set(keys))):
+        found.update(
+            connection.execute(
+                select(alert.c.dedup_key).where(alert.c.dedup_key.in_(part))
+            ).scalars()
+        )
+    return found
+
+
+def _last_immediate(
+    connection: Connection, requests: Sequence[AlertRequest], now: dt.datetime
+) -> dict[tuple[str, str], dt.datetime]:
+    """When each throttled (notifier, rule) pair last queued an immediate alert, if ever."""
+    pairs = {
+        (r.spec.notifier, r.spec.rule_id)
+        for r in requests
+        if r.spec.throttle is not None and r.spec.kind == "immediate"
+    }
+    last: dict[tuple[str, str], dt.datetime] = {}
+    for notifier, rule_id in sorted(pairs):
+        when = connection.execute(
+            select(func.max(alert.c.created_at)).where(
+                alert.c.notifier == notifier,
+                alert.c.rule_id == rule_id,
+                alert.c.kind == "immediate",
+                alert.c.created_at <= now,
+            )
+        ).scalar()
+        if when is not None:
+            last[(notifier, rule_id)] = when
+    return last
+
+
+def _insert(connection: Connection, rows: Sequence[dict[str, object]]) -> dict[str, int]:
+    """Insert with `ON CONFLICT (dedup_key) DO NOTHING`; the ids of the rows that went in."""
+    if not rows:
+        return {}
+    statement = insert_ignoring_conflicts(connection, alert, "dedup_key").returning(
+        alert.c.dedup_key, alert.c.id
+    )
+    inserted = {row.dedup_key: row.id for row in connection.execute(statement, rows)}
+    return inserted
+
+
+def _skipped(request: AlertRequest, reason: SkipReason) -> SkippedAlert:
+    spec = request.spec
+    return SkippedAlert(spec.notifier, spec.rule_id, request.story_id, request.entry_key, reason)

@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import enum
 import gc
+import json
+import logging
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
 
+from watcher.alerts.dispatch import check_notifier, test_notifier
+from watcher.alerts.timing import QuietHours, RateLimit, digest_trigger, zone
+from watcher.config import ConfigError, NotifierSettings, Settings, config_path, load_settings
+from watcher.daemon import Daemon, configure_logging, run_daemon
 from watcher.dryrun import ArticleInput, article_paths, json_line, read_inputs, text_report
+from watcher.feeds.fetch import Fetcher, quiet_noisy_loggers
+from watcher.feeds.parse import FeedContext
+from watcher.feeds.read import FeedRead, read_feed
 from watcher.matching import LoadedRuleSet, load_ruleset, match_article
 from watcher.matching.examples import run_examples
+from watcher.runtime import http_limits, parser_pool
+from watcher.seedtext import render_many
+from watcher.store import Store, StoreError
 
 app = typer.Typer(
     help="watcher: news-feed monitoring with topic rules and alerts.",
@@ -114,19 +131,269 @@ def _report(
         stdout.print(line)
 
 
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="TOML config file. Default: $WATCHER_CONFIG, else /etc/watcher/watcher.toml.",
+    ),
+]
+
+
+def _settings(config: Path | None) -> Settings:
+    try:
+        return load_settings(config_path(config))
+    except ConfigError as error:
+        for problem in error.problems:
+            stderr.print(problem, markup=False)
+        raise typer.Exit(2) from None
+
+
 @app.command()
-def check(rules: RulesOption = None) -> None:
-    """Validate rule files: print every problem as file:line:col: message."""
-    loaded = _rules(rules)
+def check(rules: RulesOption = None, config: ConfigOption = None) -> None:
+    """Validate config, rules and notifier URLs (nothing is sent): file:line:col: message."""
+    failed = False
+    rule_paths = rules
+    if config is not None or rules is None:
+        try:
+            settings = load_settings(config_path(config))
+        except ConfigError as error:
+            for problem in error.problems:
+                stdout.print(problem, markup=False)
+            raise typer.Exit(1) from None
+        for name, notifier in settings.notifiers.items():
+            for problem in check_notifier(name, notifier):
+                stdout.print(problem, markup=False)
+                failed = True
+        for name, notifier in settings.notifiers.items():
+            for problem in _schedule_problems(name, notifier):
+                stdout.print(problem, markup=False)
+                failed = True
+        if rules is None and (config is not None or config_path(None) is not None):
+            rule_paths = settings.rules.paths
+    loaded = _rules(rule_paths)
     for problem in loaded.problems:
         stdout.print(str(problem), markup=False)
     count = len(loaded.ruleset)
     lists = len(loaded.loaded.lists)
     summary = f"{count} rules and {lists} lists loaded from {len(loaded.loaded.files)} files"
-    if loaded.errors:
-        stderr.print(f"{summary}; {len(loaded.errors)} problems", markup=False)
+    if loaded.errors or failed:
+        stderr.print(f"{summary}; problems found", markup=False)
         raise typer.Exit(1)
     stderr.print(f"{summary}; no problems", markup=False)
+
+
+def _schedule_problems(name: str, notifier: NotifierSettings) -> list[str]:
+    problems = []
+    checks = [
+        (notifier.digest, lambda v: digest_trigger(v, notifier.timezone)),
+        (notifier.quiet_hours, QuietHours.parse),
+        (notifier.rate_limit, RateLimit.parse),
+        (notifier.timezone, zone),
+    ]
+    for value, parse in checks:
+        if value:
+            try:
+                parse(value)
+            except (ValueError, KeyError) as error:
+                problems.append(f"notifier '{name}': {error}")
+    return problems
+
+
+class FeedFormat(enum.StrEnum):
+    seed = "seed"
+    json = "json"
+
+
+@app.command()
+def fetch(
+    url: Annotated[str, typer.Argument(help="Feed URL (RSS, Atom or JSON Feed).")],
+    output_format: Annotated[FeedFormat, typer.Option("--format", "-f")] = FeedFormat.seed,
+    full_text: Annotated[
+        bool, typer.Option("--full-text", help="Fetch each article page for its main text.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Print the normalized articles of one feed (the store is not touched)."""
+    settings = _settings(config)
+    read = asyncio.run(_fetch_one(settings, url, full_text))
+    if read.error is not None or read.parsed is None:
+        reason = read.error or "no content"
+        prefix = "" if reason.startswith(url) else f"{url}: "
+        stderr.print(f"{prefix}{reason}", markup=False)
+        raise typer.Exit(1)
+    articles = [entry.article for entry in read.parsed.entries]
+    if output_format is FeedFormat.json:
+        for article in articles:
+            sys.stdout.write(article.model_dump_json() + "\n")
+    else:
+        sys.stdout.write(render_many(articles))
+    for problem in read.parsed.problems + (read.full_text_problems or []):
+        stderr.print(problem, markup=False)
+
+
+async def _fetch_one(settings: Settings, url: str, full_text: bool) -> FeedRead:
+    quiet_noisy_loggers()
+    context = FeedContext(name=url, url=url)
+    async with Fetcher(http_limits(settings.http)) as fetcher, parser_pool(settings.poll) as parser:
+        return await read_feed(
+            fetcher, parser, context, now=dt.datetime.now(dt.UTC), full_text=full_text
+        )
+
+
+@app.command()
+def poll(
+    config: ConfigOption = None,
+    once: Annotated[bool, typer.Option("--once", help="Poll every feed now (the default).")] = True,
+) -> None:
+    """Poll the configured feeds once: fetch, normalize, store, match; print the new matches.
+
+    Alerts are queued in the store for `watcher run` to deliver, not sent.
+    """
+    daemon = _daemon(config, once=True, dry_run=True)
+    run_daemon(daemon)
+    for report in daemon.reports:
+        if report.error:
+            stderr.print(f"{report.feed}: {report.error}", markup=False)
+        for entry, matches in report.matches:
+            for line in text_report(report.feed, entry.article, matches):
+                stdout.print(line)
+    failed = sum(1 for r in daemon.reports if r.error)
+    stderr.print(
+        f"{len(daemon.reports)} feeds polled, {failed} failed, "
+        f"{sum(r.new for r in daemon.reports)} new entries, "
+        f"{sum(len(m) for r in daemon.reports for _, m in r.matches)} matches",
+        markup=False,
+    )
+
+
+@app.command()
+def run(
+    config: ConfigOption = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="One cycle: poll all feeds, deliver, exit.")
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Print alerts instead of sending them (they stay queued)."),
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run the daemon: poll on schedule and deliver alerts (SIGHUP reloads, SIGTERM stops)."""
+    configure_logging(logging.DEBUG if verbose else logging.INFO)
+    daemon = _daemon(config, once=once, dry_run=dry_run)
+    raise typer.Exit(run_daemon(daemon))
+
+
+def _daemon(config: Path | None, *, once: bool, dry_run: bool) -> Daemon:
+    try:
+        return Daemon.start(config_path(config), once=once, dry_run=dry_run, stream=sys.stdout)
+    except ConfigError as error:
+        for problem in error.problems:
+            stderr.print(problem, markup=False)
+        raise typer.Exit(2) from None
+    except StoreError as error:
+        stderr.print(f"store: {error}", markup=False)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def status(
+    config: ConfigOption = None,
+    output_format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
+) -> None:
+    """Show each feed (last poll, HTTP status, error, next check, entries) and the outbox."""
+    settings = _settings(config)
+    try:
+        store = Store.open(settings.store.url, migrate=False)
+    except StoreError as error:
+        stderr.print(f"store: {error}", markup=False)
+        raise typer.Exit(2) from None
+    with store:
+        feeds = store.feed_status()
+        counts = store.outbox_counts()
+        dead = store.alerts("dead", limit=10)
+    if output_format is OutputFormat.json:
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "feeds": [_plain(asdict(f)) for f in feeds],
+                    "outbox": _plain(asdict(counts)),
+                    "dead": [
+                        {
+                            "id": a.id,
+                            "notifier": a.notifier,
+                            "rule": a.rule_id,
+                            "error": a.last_error,
+                        }
+                        for a in dead
+                    ],
+                },
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
+        return
+    table = Table("feed", "last poll", "HTTP", "error", "next check", "entries", box=None)
+    for feed in feeds:
+        state = (
+            (feed.disabled_reason and f"stopped: {feed.disabled_reason}") or feed.last_error or ""
+        )
+        if feed.removed_at:
+            state = "removed from config"
+        table.add_row(
+            feed.name,
+            _when(feed.last_polled_at),
+            str(feed.last_status or ""),
+            escape(state[:60]),
+            _when(feed.next_check_at),
+            str(feed.entries_seen),
+        )
+    stdout.print(table)
+    stdout.print(
+        f"outbox: {counts.pending} pending, {counts.sent} sent, {counts.dead} dead"
+        + (
+            f" (oldest pending {_when(counts.oldest_pending_at)})"
+            if counts.oldest_pending_at
+            else ""
+        ),
+        markup=False,
+    )
+    for alert in dead:
+        stdout.print(
+            f"  dead #{alert.id} {alert.notifier}/{alert.rule_id}: {alert.last_error}", markup=False
+        )
+
+
+def _when(value: dt.datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def _plain(data: dict) -> dict:
+    return {k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in data.items()}
+
+
+@app.command("notify-test")
+def notify_test(
+    name: Annotated[str, typer.Argument(help="Notifier name from the config.")],
+    config: ConfigOption = None,
+) -> None:
+    """Send a test message through one notifier and report each service's real result."""
+    settings = _settings(config)
+    notifier = settings.notifiers.get(name)
+    if notifier is None:
+        stderr.print(
+            f"no notifier '{name}' (configured: {', '.join(settings.notifiers)})", markup=False
+        )
+        raise typer.Exit(2)
+    delivery = asyncio.run(test_notifier(name, notifier, stream=sys.stdout))
+    for result in delivery.results:
+        mark = "sent" if result.ok else result.status.upper()
+        detail = f": {result.error}" if result.error else ""
+        stdout.print(f"{result.service} ({result.kind}) {mark}{detail}", markup=False)
+    if not delivery.ok:
+        raise typer.Exit(1)
 
 
 @rules_app.command("test")

@@ -146,47 +146,80 @@ def fold_plain(text: str) -> str:
 
 @dataclass(slots=True)
 class Tokens:
-    """The words of folded text, with their character spans computed only when asked for.
+    """The words of folded text, the separators after them, and (on demand) their spans.
 
     `heads` holds the part before an inner apostrophe (`hay'at` → `hay`, `ankara'ya` →
-    `ankara`) by word index; `joinable` the indexes `i` where words i and i+1 also read as one
-    compound (`counter-terrorism` ~ `counter terrorism` ~ `counterterrorism`).
+    `ankara`) by word index. `separators[i]` is what stands between word i and word i+1.
     """
 
     folded: str
     words: list[str]
+    separators: list[str]
     heads: dict[int, str]
-    joinable: list[int]
+    raw: list[str]
+    leading: int = 0
     _spans: list[tuple[int, int]] | None = None
 
     def __len__(self) -> int:
         return len(self.words)
 
+    def joins(self, i: int) -> bool:
+        """Whether words i and i+1 also read as one compound (`air strikes` → `airstrikes`)."""
+        return i < len(self.separators) and self.separators[i] in JOINING_SEPARATORS
+
+    @property
+    def joinable(self) -> list[int]:
+        return [i for i, sep in enumerate(self.separators) if sep in JOINING_SEPARATORS]
+
     def spans(self) -> list[tuple[int, int]]:
         if self._spans is None:
-            self._spans = [m.span(1) for m in WORD.finditer(self.folded)]
+            spans = []
+            offset = self.leading
+            for word, separator in zip(self.raw, [*self.separators, ""], strict=False):
+                spans.append((offset, offset + len(word)))
+                offset += len(word) + len(separator)
+            self._spans = spans
         return self._spans
+
+
+_SEPARATORS = re.compile(r"([\W_]+)")
 
 
 def tokenize(folded: str) -> Tokens:
     """Split folded text into words: hyphens, slashes and spaces split (and join) words; a
     possessive `'s` is dropped; an inner apostrophe keeps the joined word and its head."""
-    pairs = WORD.findall(folded)
-    words = [word for word, _ in pairs]
-    heads: dict[int, str] = {}
     if "'" in folded:
-        for i, word in enumerate(words):
+        return _tokenize_apostrophes(folded)
+    parts = _SEPARATORS.split(folded)
+    raw = parts[0::2]
+    separators = parts[1::2]
+    leading = 0
+    if raw and not raw[0]:
+        del raw[0]
+        if separators:
+            leading = len(separators.pop(0))
+    if raw and not raw[-1]:
+        raw.pop()
+    del separators[max(len(raw) - 1, 0) :]
+    return Tokens(folded, raw, separators, {}, raw, leading)
+
+
+def _tokenize_apostrophes(folded: str) -> Tokens:
+    pairs = WORD.findall(folded)
+    raw = [word for word, _ in pairs]
+    separators = [separator for _, separator in pairs[:-1]]
+    first = WORD.search(folded)
+    words = list(raw)
+    heads: dict[int, str] = {}
+    for i, word in enumerate(words):
+        if "'" in word:
+            if word.endswith("'s"):
+                word = word[:-2]
             if "'" in word:
-                if word.endswith("'s"):
-                    word = word[:-2]
-                if "'" in word:
-                    heads[i] = word.split("'", 1)[0]
-                    word = word.replace("'", "")
-                words[i] = word
-    joinable = [i for i, (_, separator) in enumerate(pairs) if separator in JOINING_SEPARATORS]
-    if joinable and joinable[-1] == len(words) - 1:
-        joinable.pop()
-    return Tokens(folded, words, heads, joinable)
+                heads[i] = word.split("'", 1)[0]
+                word = word.replace("'", "")
+            words[i] = word
+    return Tokens(folded, words, separators, heads, raw, first.start() if first else 0)
 
 
 # British spellings fold to American ones so that TRT's `stabilise` meets `stabilize`; only

@@ -161,10 +161,11 @@ def read_forms(
     for text in texts:
         tokens = text.tokens
         tw = tokens.words
-        joinable = tokens.joinable
-        if compounds is not None:
+        if compounds is None:
+            joinable = tokens.joinable
+        else:
             starts = compounds.starts
-            joinable = [i for i in joinable if tw[i] in starts]
+            joinable = [i for i, w in enumerate(tw) if w in starts and tokens.joins(i)]
         joinables.append(joinable)
         words.extend(tw)
         words.extend([tw[i] + tw[i + 1] for i in joinable])

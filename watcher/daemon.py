@@ -1,0 +1,349 @@
+"""The daemon: scheduler wiring, signals, sd_notify and the watchdog (DESIGN §1, research §3, §5).
+
+Jobs (APScheduler 3, AsyncIOScheduler): a dispatcher claims due feeds and polls them with
+bounded concurrency; an outbox job delivers immediate alerts; one cron job per digest notifier;
+a maintenance job prunes old state; a watchdog job pings systemd only while the scheduler and
+the store are healthy. SIGTERM/SIGINT drain in-flight polls within a deadline; SIGHUP reloads
+config and rules atomically (invalid new ones are reported, the old ones kept).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from watcher.alerts.outbox import Deliverer
+from watcher.alerts.timing import digest_trigger
+from watcher.config import ConfigError, Settings, load_settings
+from watcher.feeds.fetch import Fetcher, quiet_noisy_loggers
+from watcher.matching import LoadedRuleSet, load_ruleset
+from watcher.poller import Poller, PollReport
+from watcher.runtime import http_limits, parser_pool
+from watcher.sdnotify import Notifier
+from watcher.store import Store
+
+log = logging.getLogger(__name__)
+
+DRAIN_SECONDS = 20.0
+# APScheduler's defaults drop runs that start over a second late (research §3.2).
+JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+
+
+def owner_id() -> str:
+    """This process's name on leases: host, pid and a random part (pids are reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def load_rules_or_report(settings: Settings) -> LoadedRuleSet:
+    loaded = load_ruleset(settings.rules.paths)
+    for problem in loaded.problems:
+        log.warning("%s", problem)
+    return loaded
+
+
+@dataclass(slots=True)
+class Daemon:
+    config_path: Path | None
+    settings: Settings
+    rules: LoadedRuleSet
+    store: Store
+    once: bool = False
+    dry_run: bool = False
+    stream: TextIO | None = None
+    owner: str = field(default_factory=owner_id)
+    notifier: Notifier = field(default_factory=Notifier)
+    reports: list[PollReport] = field(default_factory=list)
+    _polls: set[asyncio.Task] = field(default_factory=set)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _last_dispatch: float = field(default_factory=time.monotonic)
+    _scheduler: AsyncIOScheduler | None = None
+    _poller: Poller | None = None
+    _deliverer: Deliverer | None = None
+
+    @classmethod
+    def start(
+        cls,
+        config_path: Path | None,
+        *,
+        once: bool = False,
+        dry_run: bool = False,
+        stream: TextIO | None = None,
+    ) -> Daemon:
+        """Load config, rules and store; raises ConfigError or StoreError when they are unusable."""
+        settings = load_settings(config_path)
+        rules = load_rules_or_report(settings)
+        store = Store.open(settings.store.url)
+        return cls(config_path, settings, rules, store, once, dry_run, stream)
+
+    # -- the run -----------------------------------------------------------------------------
+
+    async def run(self) -> int:
+        quiet_noisy_loggers()
+        now = dt.datetime.now(dt.UTC)
+        self.store.sync_feeds([f for f in self.settings.feeds if f.enabled], now)
+        async with Fetcher(http_limits(self.settings.http)) as fetcher:
+            parser = parser_pool(self.settings.poll)
+            try:
+                self._poller = Poller(
+                    self.settings, self.store, fetcher, parser, self.rules.ruleset
+                )
+                self._deliverer = Deliverer(self.settings, self.store, self.owner, self.stream)
+                if self.once:
+                    await self._cycle()
+                else:
+                    await self._serve()
+            finally:
+                parser.close()
+                self.store.release_leases(self.owner)
+        return 0
+
+    async def _cycle(self) -> None:
+        """Poll every configured feed now, then deliver what is due (`--once`)."""
+        far = dt.datetime.now(dt.UTC) + dt.timedelta(days=3650)
+        rows = await asyncio.to_thread(
+            self.store.claim_due_feeds,
+            self.owner,
+            dt.datetime.now(dt.UTC),
+            limit=100_000,
+            lease_seconds=self.settings.poll.lease.total_seconds(),
+            due_by=far,
+        )
+        slots = asyncio.Semaphore(self.settings.http.concurrency)
+
+        async def one(row):
+            async with slots:
+                return await self._poll(row)
+
+        await asyncio.gather(*(one(row) for row in rows))
+        if not self.dry_run:
+            await self._deliver()
+
+    async def _serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._stop.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+        scheduler = AsyncIOScheduler(job_defaults=JOB_DEFAULTS, timezone=dt.UTC)
+        self._scheduler = scheduler
+        tick = self.settings.poll.tick.total_seconds()
+        scheduler.add_job(
+            self._dispatch,
+            IntervalTrigger(seconds=tick),
+            id="dispatch",
+            next_run_time=dt.datetime.now(dt.UTC),
+        )
+        if not self.dry_run:
+            scheduler.add_job(
+                self._deliver,
+                IntervalTrigger(seconds=self.settings.alerts.tick.total_seconds()),
+                id="outbox",
+            )
+            self._schedule_digests()
+        scheduler.add_job(
+            self._maintain,
+            IntervalTrigger(hours=1),
+            id="maintain",
+            next_run_time=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1),
+        )
+        interval = self.notifier.watchdog_interval()
+        if interval:
+            scheduler.add_job(self._watchdog, IntervalTrigger(seconds=interval), id="watchdog")
+        scheduler.start()
+        self.notifier.ready(self._status_line())
+        log.info(
+            "watcher running: %d feeds, %d rules, store %s",
+            len(self.settings.feeds),
+            len(self.rules.ruleset),
+            self.store.where,
+        )
+        await self._stop.wait()
+        self.notifier.stopping("draining")
+        log.info("stopping: draining %d polls in flight", len(self._polls))
+        scheduler.pause()
+        await self._drain()
+        # Our own tasks are done; shutdown would cancel running coroutine jobs (research §3.6).
+        scheduler.shutdown(wait=False)
+
+    async def _drain(self) -> None:
+        if not self._polls:
+            return
+        _, pending = await asyncio.wait(self._polls, timeout=DRAIN_SECONDS)
+        for task in pending:
+            task.cancel()
+        if pending:
+            log.warning(
+                "gave up waiting for %d polls; their leases expire on their own", len(pending)
+            )
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    # -- jobs --------------------------------------------------------------------------------
+
+    async def _dispatch(self) -> None:
+        self._last_dispatch = time.monotonic()
+        if self._stop.is_set():
+            return
+        free = self.settings.http.concurrency - len(self._polls)
+        if free <= 0:
+            return
+        rows = await asyncio.to_thread(
+            self.store.claim_due_feeds,
+            self.owner,
+            dt.datetime.now(dt.UTC),
+            limit=free,
+            lease_seconds=self.settings.poll.lease.total_seconds(),
+        )
+        for row in rows:
+            task = asyncio.ensure_future(self._poll(row))
+            self._polls.add(task)
+            task.add_done_callback(self._polls.discard)
+
+    async def _poll(self, row) -> PollReport | None:
+        assert self._poller is not None
+        try:
+            report = await self._poller.poll(row)
+        except Exception:  # one feed never stops the others
+            log.exception("%s: poll failed unexpectedly", row.name)
+            return None
+        self.reports.append(report)
+        del self.reports[:-1000]
+        _log_report(report)
+        if self.dry_run:
+            for entry, matches in report.matches:
+                for match in matches:
+                    print(
+                        f"[dry-run] {match.severity.upper()} {match.rule_id}: "
+                        f"{entry.article.title}",
+                        file=self.stream or sys.stdout,
+                        flush=True,
+                    )
+        return report
+
+    async def _deliver(self) -> None:
+        assert self._deliverer is not None
+        try:
+            await self._deliverer.deliver_due()
+        except Exception:
+            log.exception("outbox delivery failed; retrying on the next tick")
+
+    async def _digest(self, notifier: str) -> None:
+        assert self._deliverer is not None
+        try:
+            await self._deliverer.send_digest(notifier)
+        except Exception:
+            log.exception("digest for %s failed; its alerts stay queued", notifier)
+
+    async def _maintain(self) -> None:
+        keep_days = self.settings.poll.retention.total_seconds() / 86400
+        try:
+            result = await asyncio.to_thread(self.store.prune, dt.datetime.now(dt.UTC), keep_days)
+            log.info("pruned %s", result)
+        except Exception:
+            log.exception("pruning failed")
+
+    async def _watchdog(self) -> None:
+        """Ping systemd only when the dispatcher ticks and the store answers."""
+        stale = (
+            time.monotonic() - self._last_dispatch > 3 * self.settings.poll.tick.total_seconds() + 5
+        )
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self.store.ping), timeout=10)
+        except Exception:
+            log.error("store does not answer: withholding the watchdog ping")
+            return
+        if stale or self._scheduler is None or not self._scheduler.running:
+            log.error("dispatcher is stuck: withholding the watchdog ping")
+            return
+        self.notifier.watchdog()
+        self.notifier.status(self._status_line())
+
+    def _schedule_digests(self) -> None:
+        assert self._scheduler is not None
+        for job in self._scheduler.get_jobs():
+            if job.id.startswith("digest:"):
+                job.remove()
+        for name, notifier in self.settings.notifiers.items():
+            if notifier.digest:
+                self._scheduler.add_job(
+                    self._digest,
+                    digest_trigger(notifier.digest, notifier.timezone),
+                    args=[name],
+                    id=f"digest:{name}",
+                )
+
+    # -- reload ------------------------------------------------------------------------------
+
+    async def reload(self) -> bool:
+        """Swap in new config and rules, or keep the old ones when the new ones are invalid."""
+        self.notifier.reloading("reloading config and rules")
+        try:
+            settings = await asyncio.to_thread(load_settings, self.config_path)
+            rules = await asyncio.to_thread(load_ruleset, settings.rules.paths)
+        except ConfigError as error:
+            for problem in error.problems:
+                log.error("reload refused: %s", problem)
+            self.notifier.ready(self._status_line())
+            return False
+        if rules.errors:
+            for problem in rules.problems:
+                log.error("reload refused: %s", problem)
+            self.notifier.ready(self._status_line())
+            return False
+        self.settings, self.rules = settings, rules
+        assert self._poller is not None and self._deliverer is not None
+        self._poller.settings, self._poller.rules = settings, rules.ruleset
+        self._deliverer.settings = settings
+        await asyncio.to_thread(
+            self.store.sync_feeds, [f for f in settings.feeds if f.enabled], dt.datetime.now(dt.UTC)
+        )
+        if self._scheduler is not None and not self.dry_run:
+            self._schedule_digests()
+        log.info("reloaded: %d feeds, %d rules", len(settings.feeds), len(rules.ruleset))
+        self.notifier.ready(self._status_line())
+        return True
+
+    def _status_line(self) -> str:
+        feeds, rules = len(self.settings.feeds), len(self.rules.ruleset)
+        return f"{feeds} feeds, {rules} rules, {len(self._polls)} polling"
+
+
+def _log_report(report: PollReport) -> None:
+    if report.error:
+        log.warning("%s: %s", report.feed, report.error)
+    elif report.new or report.alerts:
+        log.info(
+            "%s: %d entries, %d new, %d alerts queued",
+            report.feed,
+            report.entries,
+            report.new,
+            report.alerts,
+        )
+    for problem in report.problems[:5]:
+        log.info("%s: %s", report.feed, problem)
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    quiet_noisy_loggers()
+
+
+def run_daemon(daemon: Daemon) -> int:
+    with contextlib.closing(daemon.store):
+        return asyncio.run(daemon.run())

@@ -1,0 +1,218 @@
+"""One poll of one feed: read it, match its new entries, and store everything in one transaction.
+
+fetch → parse → (full text) → filter new → match → route to notifiers → store (seen marks,
+articles, stories, matches, outbox rows and the feed's new state commit together).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import random
+from dataclasses import dataclass, field
+
+from watcher.alerts.payload import build_payload
+from watcher.config import FeedSettings, Settings
+from watcher.feeds.fetch import Fetcher, Outcome
+from watcher.feeds.identity import canonical_url
+from watcher.feeds.parse import ParsedEntry
+from watcher.feeds.read import FeedRead, read_feed
+from watcher.feeds.schedule import backoff_delay, next_check_at
+from watcher.feeds.worker import ParserPool
+from watcher.matching import Match, RuleSet, match_article
+from watcher.runtime import feed_context
+from watcher.store import (
+    AlertSpec,
+    FeedRow,
+    FetchOutcome,
+    IngestResult,
+    PolledEntry,
+    Store,
+    Validators,
+    newest_first,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class PollReport:
+    """What one poll did, for logs, `watcher poll` and the status page."""
+
+    feed: str
+    status: int | None
+    error: str | None = None
+    not_modified: bool = False
+    entries: int = 0
+    new: int = 0
+    alerts: int = 0
+    matches: list[tuple[ParsedEntry, list[Match]]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    missed_entries_warning: bool = False
+    next_check_at: dt.datetime | None = None
+
+
+@dataclass(slots=True)
+class Poller:
+    """Everything a poll needs; the rule set can be swapped on reload."""
+
+    settings: Settings
+    store: Store
+    fetcher: Fetcher
+    parser: ParserPool
+    rules: RuleSet
+    rng: random.Random = field(default_factory=random.Random)
+
+    def feed_settings(self, name: str) -> FeedSettings | None:
+        return next((f for f in self.settings.feeds if f.name == name), None)
+
+    async def poll(self, row: FeedRow, now: dt.datetime | None = None) -> PollReport:
+        """Poll one claimed feed; never raises for a problem with the feed itself."""
+        now = now or dt.datetime.now(dt.UTC)
+        feed = self.feed_settings(row.name)
+        if feed is None:  # removed from the config while claimed
+            outcome = FetchOutcome(None, now + self.settings.poll.max_interval)
+            await asyncio.to_thread(self.store.record_fetch, row.id, outcome, now)
+            return PollReport(row.name, None, error="no longer configured")
+        read = await read_feed(
+            self.fetcher,
+            self.parser,
+            feed_context(feed, url=row.url),
+            now=now,
+            etag=row.etag,
+            last_modified=row.last_modified,
+            previous_body_hash=row.body_hash,
+            full_text=feed.full_text,
+            allow_private=feed.allow_private,
+        )
+        outcome = self._outcome(row, feed, read, now)
+        report = PollReport(
+            row.name, read.fetch.status, read.error, next_check_at=outcome.next_check_at
+        )
+        if read.parsed is None:
+            report.not_modified = read.error is None
+            await asyncio.to_thread(self.store.record_fetch, row.id, outcome, now)
+            return report
+        report.problems = list(read.parsed.problems) + (read.full_text_problems or [])
+        result = await asyncio.to_thread(self._ingest, row, read, outcome, report, now)
+        report.entries, report.new, report.alerts = (
+            result.listed,
+            len(result.new),
+            len(result.alerts),
+        )
+        if result.all_new:
+            report.missed_entries_warning = True
+            log.warning(
+                "%s: all %d entries were new: entries were probably missed between polls "
+                "(poll it more often)",
+                row.name,
+                result.listed,
+            )
+        return report
+
+    def _ingest(
+        self,
+        row: FeedRow,
+        read: FeedRead,
+        outcome: FetchOutcome,
+        report: PollReport,
+        now: dt.datetime,
+    ) -> IngestResult:
+        assert read.parsed is not None
+        entries = read.parsed.entries
+        new = self.store.filter_new(row.id, [e.key for e in entries])
+        to_match = {e.key for e in entries if e.key in new.keys}
+        if new.first_poll:
+            first = self.settings.poll.first_poll_alerts
+            newest = newest_first(
+                [PolledEntry(e.key, e.article) for e in entries if e.key in new.keys]
+            )[:first]
+            to_match = {e.entry_key for e in newest}
+        polled = []
+        for entry in entries:
+            matches: list[Match] = []
+            alerts: list[AlertSpec] = []
+            if entry.key in to_match:
+                matches = match_article(self.rules, entry.article)
+                alerts = [a for m in matches for a in self._alerts_for(entry, m)]
+                if matches:
+                    report.matches.append((entry, matches))
+            polled.append(
+                PolledEntry(
+                    entry.key,
+                    entry.article,
+                    canonical_url(entry.article.url) if entry.article.url else None,
+                    matches,
+                    alerts,
+                )
+            )
+        return self.store.ingest(
+            row.id,
+            polled,
+            now,
+            first_poll_alerts=self.settings.poll.first_poll_alerts,
+            fetch=outcome,
+        )
+
+    def _alerts_for(self, entry: ParsedEntry, match: Match) -> list[AlertSpec]:
+        compiled = self.rules.by_id(match.rule_id)
+        rule = compiled.rule if compiled else None
+        names = (rule.notify if rule and rule.notify else None) or getattr(
+            self.settings.routes, match.severity
+        )
+        payload = build_payload(entry.article, match).model_dump(mode="json")
+        specs = []
+        for name in names:
+            notifier = self.settings.notifiers.get(name)
+            if notifier is None:
+                log.warning("rule %s names unknown notifier %r; skipped", match.rule_id, name)
+                continue
+            specs.append(
+                AlertSpec(
+                    notifier=name,
+                    rule_id=match.rule_id,
+                    kind="digest" if notifier.digest else "immediate",
+                    payload=payload,
+                    throttle=rule.throttle if rule else None,
+                )
+            )
+        return specs
+
+    def _outcome(
+        self, row: FeedRow, feed: FeedSettings, read: FeedRead, now: dt.datetime
+    ) -> FetchOutcome:
+        poll = self.settings.poll
+        interval = feed.interval or poll.interval
+        fetch = read.fetch
+        if fetch.outcome is Outcome.DEFERRED:
+            # The host asked everyone to wait: not this feed's fault, not an error.
+            wait = dt.timedelta(seconds=fetch.retry_after or poll.min_interval.total_seconds())
+            return FetchOutcome(row.last_status, now + wait)
+        if read.error is not None:
+            errors = row.error_count + 1
+            wait = max(backoff_delay(errors, interval, rng=self.rng), poll.min_interval)
+            if fetch.retry_after:
+                wait = max(wait, dt.timedelta(seconds=fetch.retry_after))
+            return FetchOutcome(fetch.status, now + wait, error=read.error)
+        headers = fetch.headers
+        next_at = next_check_at(
+            now,
+            interval,
+            ttl_minutes=read.parsed.ttl if read.parsed else None,
+            cache_control=headers.get("cache-control"),
+            expires=headers.get("expires"),
+            date=headers.get("date"),
+            retry_after=fetch.retry_after,
+            min_interval=poll.min_interval,
+            max_interval=poll.max_interval,
+        )
+        validators = None
+        if fetch.body is not None or fetch.unchanged:
+            validators = Validators(fetch.etag, fetch.last_modified, fetch.body_hash)
+        return FetchOutcome(
+            fetch.status,
+            next_at,
+            validators=validators,
+            moved_to=fetch.permanent_redirect_to,
+        )

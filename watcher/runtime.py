@@ -1,0 +1,42 @@
+"""Settings → the objects each stage takes (the stages never read settings themselves)."""
+
+from __future__ import annotations
+
+from watcher.config import FeedSettings, HttpSettings, PollSettings
+from watcher.feeds.fetch import HttpLimits
+from watcher.feeds.parse import FeedContext
+from watcher.feeds.worker import ParserPool
+
+
+def http_limits(http: HttpSettings) -> HttpLimits:
+    return HttpLimits(
+        user_agent=http.user_agent,
+        max_wire_bytes=http.max_bytes,
+        max_decoded_bytes=http.max_decoded_bytes,
+        deadline=http.deadline.total_seconds(),
+        connect_timeout=http.connect_timeout.total_seconds(),
+        read_timeout=http.read_timeout.total_seconds(),
+        max_redirects=http.max_redirects,
+        concurrency=http.concurrency,
+        per_host=http.per_host,
+    )
+
+
+def feed_context(feed: FeedSettings, url: str | None = None) -> FeedContext:
+    identity = (
+        "auto"
+        if feed.entry_key == "auto"
+        else {"guid": "auto", "link": "link", "title": "text"}[feed.entry_key]
+    )
+    return FeedContext(
+        name=feed.name,
+        url=url or feed.url,
+        section=feed.section,
+        source=feed.source,
+        language=feed.language,
+        identity=identity,
+    )
+
+
+def parser_pool(poll: PollSettings) -> ParserPool:
+    return ParserPool(max_workers=poll.parser_workers, memory_limit=poll.parser_memory_mb * 2**20)

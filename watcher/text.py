@@ -325,13 +325,16 @@ def stem_words(words: list[str], language: str | None) -> list[str]:
     if language is None:
         return words
     cache = _stem_caches.setdefault(language, {})
-    missing = [w for w in set(words) if w not in cache]
-    if missing:
+    try:
+        return [cache[w] for w in words]
+    except KeyError:  # a word not seen before: stem the new ones, then look all up
+        missing = [w for w in set(words) if w not in cache]
         if len(cache) > _STEM_CACHE_LIMIT:
             cache.clear()
+            missing = list(set(words))
         spelled = [uk_to_us(w) for w in missing] if language == "english" else missing
         cache.update(zip(missing, _stemmer(language).stemWords(spelled), strict=True))
-    return [cache[w] for w in words]
+        return [cache[w] for w in words]
 
 
 def stem_originals(originals: list[str], language: str) -> list[str]:

@@ -54,6 +54,7 @@ class RuleSet:
     form_postings: dict[str | None, dict[str, list[tuple[int, int]]]] = field(default_factory=dict)
     prefix_postings: dict[str, list[tuple[str, int, int]]] = field(default_factory=dict)
     full_masks: list[int] = field(default_factory=list)
+    any_masks: list[tuple[int, ...]] = field(default_factory=list)
     always: list[int] = field(default_factory=list)
     compounds: dict[str | None, CompoundFilter] = field(default_factory=dict)
 
@@ -323,19 +324,25 @@ def build_index(compiled: list[CompiledRule]) -> RuleSet:
     for index, rule in enumerate(compiled):
         if not rule.rule.enabled:
             ruleset.full_masks.append(-1)
+            ruleset.any_masks.append(())
             continue
         groups = [g for node in rule.all for g in required_groups(node)]
-        if rule.any:
-            union: set = set()
-            for node in rule.any:
-                any_groups = required_groups(node)
-                if not any_groups:
-                    union = set()
-                    break
-                union |= min(any_groups, key=len)
-            if union:
-                groups.append(union)
-        ruleset.full_masks.append((1 << len(groups)) - 1)
+        all_mask = (1 << len(groups)) - 1
+        # Each `any` query keeps its own groups: the rule is a candidate when one of them is
+        # complete, not merely when some key of some query turns up.
+        any_masks: list[int] = []
+        for node in rule.any:
+            query_groups = required_groups(node)
+            if not query_groups:  # this query can hold on any article: no filter on `any`
+                any_masks = []
+                break
+            start = len(groups)
+            groups.extend(query_groups)
+            any_masks.append(((1 << len(groups)) - 1) ^ ((1 << start) - 1))
+        if not any_masks:
+            del groups[all_mask.bit_length() :]
+        ruleset.full_masks.append(all_mask)
+        ruleset.any_masks.append(tuple(any_masks))
         if not groups:
             ruleset.always.append(index)
         for bit_index, group in enumerate(groups):

@@ -89,6 +89,8 @@ class FieldText:
     tokens: Tokens
     _forms: dict[str | None, Forms] = field(default_factory=dict)
     _starts: list[int] | None = None
+    # Where this text's forms sit in a document-wide list: (forms, offset, compounds read).
+    _layout: dict[str | None, tuple[list[str], int, list[int]]] = field(default_factory=dict)
 
     @property
     def original(self) -> str:
@@ -98,7 +100,11 @@ class FieldText:
         """Stems in a Snowball language, or the folded words themselves for None."""
         cached = self._forms.get(language)
         if cached is None:
-            cached = self._forms[language] = read_forms([self], language)[0][0]
+            layout = self._layout.get(language)
+            if layout is None:
+                joinables, stems = read_forms([self], language)
+                layout = (stems, 0, joinables[0])
+            cached = self._forms[language] = _slice_forms(self, *layout)
         return cached
 
     def folded_span(self, first: int, last: int) -> tuple[int, int]:
@@ -138,15 +144,30 @@ class CompoundFilter:
     """The two-word compounds worth reading: those that can meet a word some rule looks for.
 
     A compound `air strikes` → `airstrikes` can only meet a query word that starts with its
-    first word (`airstrike*`, `airstrikes`), so only pairs whose first word is the start of
-    some query word are joined; the rest of the pairs, nearly all of them, cost nothing.
+    first word and goes on with the start of the second (`airstrike*`, `airstrikes`), so only
+    such pairs are joined; nearly every other pair of adjacent words costs nothing.
     """
 
     starts: frozenset[str]
 
     @classmethod
     def of(cls, words: list[str]) -> CompoundFilter:
-        return cls(frozenset(w[:k] for w in words for k in range(1, len(w))))
+        return cls(frozenset(w[:k] for w in words for k in range(2, len(w) + 1)))
+
+    def compounds(self, tokens: Tokens) -> list[int]:
+        """Indexes i where words i and i+1 read as a compound some query word may start with."""
+        words = tokens.words
+        hits = self.starts.intersection(words)
+        if not hits:
+            return []
+        last = len(words) - 1
+        starts = self.starts
+        return sorted(
+            i
+            for word in hits
+            for i in _indexes(words, word)
+            if i < last and (word + words[i + 1][:2]) in starts and tokens.joins(i)
+        )
 
 
 NO_COMPOUNDS = CompoundFilter(frozenset())
@@ -154,18 +175,16 @@ NO_COMPOUNDS = CompoundFilter(frozenset())
 
 def read_forms(
     texts: list[FieldText], language: str | None, compounds: CompoundFilter | None = None
-) -> tuple[list[Forms], list[str]]:
-    """The forms of several texts in one language, stemmed in one batch, and all of them."""
+) -> tuple[list[list[int]], list[str]]:
+    """The forms of several texts in one language, stemmed in one batch: for each text the
+    compounds it reads (word indexes), and every form of every text in order (words, then
+    compounds, then heads, text after text) — see `_slice_forms`."""
     words: list[str] = []
     joinables: list[list[int]] = []
     for text in texts:
         tokens = text.tokens
         tw = tokens.words
-        if compounds is None:
-            joinable = tokens.joinable
-        else:
-            starts = compounds.starts
-            joinable = [i for i, w in enumerate(tw) if w in starts and tokens.joins(i)]
+        joinable = tokens.joinable if compounds is None else compounds.compounds(tokens)
         joinables.append(joinable)
         words.extend(tw)
         words.extend([tw[i] + tw[i + 1] for i in joinable])
@@ -180,17 +199,20 @@ def read_forms(
             stems.extend(text.tokens.heads.values())
     else:
         stems = stem_words(words, language)
-    result = []
-    offset = 0
-    for text, joinable in zip(texts, joinables, strict=True):
-        tokens = text.tokens
-        n, j, h = len(tokens.words), len(joinable), len(tokens.heads)
-        main = stems[offset : offset + n]
-        joined = stems[offset + n : offset + n + j]
-        heads = stems[offset + n + j : offset + n + j + h]
-        offset += n + j + h
-        result.append(Forms(main, dict(zip(tokens.heads, heads, strict=True)), joinable, joined))
-    return result, stems
+    return joinables, stems
+
+
+def _slice_forms(text: FieldText, stems: list[str], offset: int, joinable: list[int]) -> Forms:
+    """One text's forms, cut from the list `read_forms` made for several texts."""
+    tokens = text.tokens
+    n, j, h = len(tokens.words), len(joinable), len(tokens.heads)
+    heads = stems[offset + n + j : offset + n + j + h]
+    return Forms(
+        stems[offset : offset + n],
+        dict(zip(tokens.heads, heads, strict=True)),
+        joinable,
+        stems[offset + n : offset + n + j],
+    )
 
 
 def analyze_text(text: str, field_name: str, block: int | None = None, index: int = 0) -> FieldText:
@@ -214,16 +236,27 @@ class Document:
     _words: set[str] | None = None
     _prefixes: dict[str, list[Place]] = field(default_factory=dict)
     _sorted_words: list[str] | None = None
+    _flat: dict[str | None, tuple[list[str], list[int]]] = field(default_factory=dict)
 
     def places(self, language: str | None, value: str) -> list[Place]:
-        """Where a form occurs, across all fields."""
-        found: list[Place] = []
+        """Where a form occurs, across all fields (searched in the document-wide list)."""
         if value not in self.keys(language):
-            return found
-        for text in self.texts:
-            forms = text.forms(language)
-            if value in forms.keys:
-                found.extend((text, s, e) for s, e in forms.places(value))
+            return []
+        stems, offsets = self._flat[language]
+        found: list[Place] = []
+        for hit in _indexes(stems, value):
+            text = self.texts[bisect.bisect_right(offsets, hit) - 1]
+            _, offset, joinable = text._layout[language]
+            local = hit - offset
+            words = len(text.tokens.words)
+            if local < words:
+                found.append((text, local, local))
+            elif local < words + len(joinable):
+                position = joinable[local - words]
+                found.append((text, position, position + 1))
+            else:
+                position = list(text.tokens.heads)[local - words - len(joinable)]
+                found.append((text, position, position))
         return found
 
     def prefixed(self, prefix: str) -> list[Place]:
@@ -250,9 +283,15 @@ class Document:
             compounds = None
             if self.compounds is not None:
                 compounds = self.compounds.get(language, NO_COMPOUNDS)
-            all_forms, stems = read_forms(self.texts, language, compounds)
-            for text, forms in zip(self.texts, all_forms, strict=True):
-                text._forms[language] = forms
+            joinables, stems = read_forms(self.texts, language, compounds)
+            offsets = []
+            offset = 0
+            for text, joinable in zip(self.texts, joinables, strict=True):
+                # Most articles meet no candidate rule: a text's forms are cut out when asked.
+                text._layout[language] = (stems, offset, joinable)
+                offsets.append(offset)
+                offset += len(text.tokens.words) + len(joinable) + len(text.tokens.heads)
+            self._flat[language] = (stems, offsets)
             cached = self._keys[language] = set(stems)
         return cached
 

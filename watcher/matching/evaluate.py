@@ -277,7 +277,13 @@ def candidates(ruleset: RuleSet, document: Document) -> list[int]:
                     if word.startswith(prefix):
                         masks[rule_index] = masks.get(rule_index, 0) | bit
     full = ruleset.full_masks
-    chosen = [i for i, mask in masks.items() if mask == full[i]]
+    any_masks = ruleset.any_masks
+    chosen = [
+        i
+        for i, mask in masks.items()
+        if mask & full[i] == full[i]
+        and (not any_masks[i] or any(mask & m == m for m in any_masks[i]))
+    ]
     chosen.extend(ruleset.always)
     return sorted(chosen)
 

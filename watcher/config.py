@@ -89,6 +89,11 @@ class PollSettings(Section):
     max_interval: Duration = dt.timedelta(hours=24)
     tick: Duration = dt.timedelta(seconds=5)
     lease: Duration = dt.timedelta(minutes=5)
+    drain: Duration = Field(
+        dt.timedelta(seconds=20),
+        description="on SIGTERM, how long polls and sends in flight may finish before they "
+        "are cancelled; keep it below the unit's TimeoutStopSec",
+    )
     first_poll_alerts: int = Field(
         0, ge=0, description="alert on the newest N entries of a feed seen for the first time"
     )
@@ -96,6 +101,13 @@ class PollSettings(Section):
     parser_workers: int = Field(2, ge=1)
     parser_memory_mb: int = Field(512, ge=64)
     broken_after_errors: int = Field(5, ge=1)
+
+    @field_validator("drain")
+    @classmethod
+    def _positive(cls, value: dt.timedelta) -> dt.timedelta:
+        if value <= dt.timedelta(0):
+            raise ValueError("must be longer than zero")
+        return value
 
     @model_validator(mode="after")
     def _ordered(self) -> PollSettings:
@@ -156,7 +168,19 @@ class AlertSettings(Section):
     max_attempts: int = Field(8, ge=1)
     retry_base: Duration = dt.timedelta(seconds=30)
     tick: Duration = dt.timedelta(seconds=2)
+    lease: Duration = Field(
+        dt.timedelta(minutes=2),
+        description="how long a node holds an alert it is sending; longer than a send can "
+        "take (apprise gives each service 60 s), or a second node may send it again",
+    )
     ops_notifier: str | None = Field(None, description="hears about broken and recovered feeds")
+
+    @field_validator("lease")
+    @classmethod
+    def _positive(cls, value: dt.timedelta) -> dt.timedelta:
+        if value <= dt.timedelta(0):
+            raise ValueError("must be longer than zero")
+        return value
 
 
 class Settings(BaseSettings):

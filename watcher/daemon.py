@@ -19,6 +19,7 @@ import socket
 import sys
 import time
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -38,7 +39,6 @@ from watcher.store import Store
 
 log = logging.getLogger(__name__)
 
-DRAIN_SECONDS = 20.0
 # APScheduler's defaults drop runs that start over a second late (research §3.2).
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
 
@@ -68,6 +68,12 @@ class Daemon:
     notifier: Notifier = field(default_factory=Notifier)
     reports: list[PollReport] = field(default_factory=list)
     _polls: set[asyncio.Task] = field(default_factory=set)
+    # Deliveries and digests in flight: drained on stop like polls, so that a message that
+    # went out is also marked sent (a cancelled send would be sent again after a restart).
+    _sends: set[asyncio.Task] = field(default_factory=set)
+    # The loop keeps only weak references to tasks: a reload must not vanish half way.
+    _reloads: set[asyncio.Task] = field(default_factory=set)
+    _reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _last_dispatch: float = field(default_factory=time.monotonic)
     _scheduler: AsyncIOScheduler | None = None
@@ -101,7 +107,9 @@ class Daemon:
                 self._poller = Poller(
                     self.settings, self.store, fetcher, parser, self.rules.ruleset
                 )
-                self._deliverer = Deliverer(self.settings, self.store, self.owner, self.stream)
+                self._deliverer = Deliverer(
+                    self.settings, self.store, self.owner, self.stream, stopping=self._stop.is_set
+                )
                 if self.once:
                     await self._cycle()
                 else:
@@ -136,7 +144,7 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._stop.set)
-        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+        loop.add_signal_handler(signal.SIGHUP, self._reload_soon)
         scheduler = AsyncIOScheduler(job_defaults=JOB_DEFAULTS, timezone=dt.UTC)
         self._scheduler = scheduler
         tick = self.settings.poll.tick.total_seconds()
@@ -148,7 +156,7 @@ class Daemon:
         )
         if not self.dry_run:
             scheduler.add_job(
-                self._deliver,
+                self._deliver_tick,
                 IntervalTrigger(seconds=self.settings.alerts.tick.total_seconds()),
                 id="outbox",
             )
@@ -172,21 +180,27 @@ class Daemon:
         )
         await self._stop.wait()
         self.notifier.stopping("draining")
-        log.info("stopping: draining %d polls in flight", len(self._polls))
+        log.info(
+            "stopping: draining %d polls and %d sends in flight", len(self._polls), len(self._sends)
+        )
         scheduler.pause()
         await self._drain()
         # Our own tasks are done; shutdown would cancel running coroutine jobs (research §3.6).
         scheduler.shutdown(wait=False)
 
     async def _drain(self) -> None:
-        if not self._polls:
+        in_flight = self._polls | self._sends
+        if not in_flight:
             return
-        _, pending = await asyncio.wait(self._polls, timeout=DRAIN_SECONDS)
+        _, pending = await asyncio.wait(in_flight, timeout=self.settings.poll.drain.total_seconds())
         for task in pending:
             task.cancel()
         if pending:
+            polls = len(pending & self._polls)
             log.warning(
-                "gave up waiting for %d polls; their leases expire on their own", len(pending)
+                "gave up waiting for %d polls and %d sends; their leases are given back",
+                polls,
+                len(pending) - polls,
             )
             await asyncio.gather(*pending, return_exceptions=True)
 
@@ -231,6 +245,21 @@ class Daemon:
                         flush=True,
                     )
         return report
+
+    async def _deliver_tick(self) -> None:
+        """Start a delivery round unless one still runs (a slow server can hold it for long)."""
+        if self._stop.is_set() or any(t.get_name() == "outbox" for t in self._sends):
+            return
+        self._track_send(self._deliver(), "outbox")
+
+    async def _digest_tick(self, notifier: str) -> None:
+        if not self._stop.is_set():
+            self._track_send(self._digest(notifier), f"digest:{notifier}")
+
+    def _track_send(self, work: Coroutine[None, None, None], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
 
     async def _deliver(self) -> None:
         assert self._deliverer is not None
@@ -278,7 +307,7 @@ class Daemon:
         for name, notifier in self.settings.notifiers.items():
             if notifier.digest:
                 self._scheduler.add_job(
-                    self._digest,
+                    self._digest_tick,
                     digest_trigger(notifier.digest, notifier.timezone),
                     args=[name],
                     id=f"digest:{name}",
@@ -286,8 +315,21 @@ class Daemon:
 
     # -- reload ------------------------------------------------------------------------------
 
+    def _reload_soon(self) -> None:
+        if self._stop.is_set():
+            log.info("SIGHUP while stopping: not reloading")
+            return
+        task = asyncio.ensure_future(self.reload())
+        self._reloads.add(task)
+        task.add_done_callback(self._reloads.discard)
+
     async def reload(self) -> bool:
         """Swap in new config and rules, or keep the old ones when the new ones are invalid."""
+        # Two SIGHUPs in a row reload one after the other, so the newer files win.
+        async with self._reload_lock:
+            return await self._reload()
+
+    async def _reload(self) -> bool:
         self.notifier.reloading("reloading config and rules")
         try:
             settings = await asyncio.to_thread(load_settings, self.config_path)
@@ -342,6 +384,10 @@ def configure_logging(level: int = logging.INFO) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     quiet_noisy_loggers()
+    if level > logging.DEBUG:
+        # APScheduler logs every run of every job at INFO: lines per tick, drowning the journal.
+        # Its warnings (missed runs) and errors (a job that raised) still come through.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def run_daemon(daemon: Daemon) -> int:

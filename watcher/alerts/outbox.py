@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TextIO
@@ -32,6 +32,9 @@ class Deliverer:
     store: Store
     owner: str
     stream: TextIO | None = None
+    # True once the daemon is stopping: sends already started finish, no new ones begin (the
+    # alerts still claimed go back to pending when the daemon gives back its leases).
+    stopping: Callable[[], bool] = lambda: False
     # Send times per notifier, for rate limits (per process: each node paces its own sends).
     _sent: dict[str, deque[dt.datetime]] = field(default_factory=lambda: defaultdict(deque))
 
@@ -39,7 +42,7 @@ class Deliverer:
         """Send every immediate alert that is due; returns how many were sent."""
         now = now or dt.datetime.now(dt.UTC)
         sent = 0
-        while True:
+        while not self.stopping():
             rows = self.store.claim_pending_alerts(
                 self.owner, now, limit=CLAIM_BATCH, lease_seconds=self._lease_seconds()
             )
@@ -52,6 +55,7 @@ class Deliverer:
                 sent += await self._deliver_group(name, group, now)
             if len(rows) < CLAIM_BATCH:
                 return sent
+        return sent
 
     async def send_digest(self, notifier: str, now: dt.datetime | None = None) -> int:
         """Send one digest with every digest alert queued for `notifier`."""
@@ -91,6 +95,8 @@ class Deliverer:
         if allowed >= len(rows):
             sent = 0
             for row in rows:
+                if self.stopping():
+                    break
                 delivery = await deliver(
                     name, settings, partial(compose_alert, self._payload(row)), stream=self.stream
                 )
@@ -124,7 +130,9 @@ class Deliverer:
             return 1 << 30
         limit = RateLimit.parse(settings.rate_limit)
         times = self._sent[name]
-        while times and now - times[0] > limit.window:
+        # The same sliding window as RateLimit.next_allowed: a send exactly one window ago has
+        # left it, so an alert deferred until then is allowed when it comes due.
+        while times and now - times[0] >= limit.window:
             times.popleft()
         return max(limit.count - len(times), 0)
 
@@ -175,4 +183,4 @@ class Deliverer:
         )
 
     def _lease_seconds(self) -> float:
-        return 120.0
+        return self.settings.alerts.lease.total_seconds()

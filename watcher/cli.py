@@ -6,12 +6,13 @@ import asyncio
 import datetime as dt
 import enum
 import gc
+import io
 import json
 import logging
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 from rich.console import Console
@@ -251,7 +252,7 @@ def poll(
 
     Alerts are queued in the store for `watcher run` to deliver, not sent.
     """
-    daemon = _daemon(config, once=True, dry_run=True)
+    daemon = _daemon(config, once=True, dry_run=True, stream=io.StringIO())
     run_daemon(daemon)
     for report in daemon.reports:
         if report.error:
@@ -286,9 +287,13 @@ def run(
     raise typer.Exit(run_daemon(daemon))
 
 
-def _daemon(config: Path | None, *, once: bool, dry_run: bool) -> Daemon:
+def _daemon(
+    config: Path | None, *, once: bool, dry_run: bool, stream: TextIO | None = None
+) -> Daemon:
     try:
-        return Daemon.start(config_path(config), once=once, dry_run=dry_run, stream=sys.stdout)
+        return Daemon.start(
+            config_path(config), once=once, dry_run=dry_run, stream=stream or sys.stdout
+        )
     except ConfigError as error:
         for problem in error.problems:
             stderr.print(problem, markup=False)

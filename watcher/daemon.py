@@ -27,6 +27,8 @@ from typing import TextIO
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from watcher.alerts.compose import Message
+from watcher.alerts.dispatch import deliver
 from watcher.alerts.outbox import Deliverer
 from watcher.alerts.timing import digest_trigger
 from watcher.config import ConfigError, Settings, load_settings
@@ -235,6 +237,7 @@ class Daemon:
         self.reports.append(report)
         del self.reports[:-1000]
         _log_report(report)
+        await self._tell_ops(report, row.error_count)
         if self.dry_run:
             for entry, matches in report.matches:
                 for match in matches:
@@ -245,6 +248,23 @@ class Daemon:
                         flush=True,
                     )
         return report
+
+    async def _tell_ops(self, report: PollReport, errors_before: int) -> None:
+        """Tell the ops notifier when a feed breaks (N errors in a row) and when it recovers."""
+        name = self.settings.alerts.ops_notifier
+        threshold = self.settings.poll.broken_after_errors
+        if not name or self.dry_run or name not in self.settings.notifiers:
+            return
+        if report.error is not None and errors_before + 1 == threshold:
+            text = f"feed {report.feed} is broken: {report.error} ({threshold} errors in a row)"
+        elif report.error is None and errors_before >= threshold:
+            text = f"feed {report.feed} recovered after {errors_before} errors in a row"
+        else:
+            return
+        message = Message(title=f"[watcher] {text}", body=text, body_format="text", text_body=text)
+        delivery = await deliver(name, self.settings.notifiers[name], message, stream=self.stream)
+        if not delivery.ok:
+            log.error("could not tell %s that %s: %s", name, text, delivery.error)
 
     async def _deliver_tick(self) -> None:
         """Start a delivery round unless one still runs (a slow server can hold it for long)."""

@@ -18,7 +18,7 @@ from watcher.feeds.fetch import Fetcher, Outcome
 from watcher.feeds.identity import canonical_url
 from watcher.feeds.parse import ParsedEntry
 from watcher.feeds.read import FeedRead, read_feed
-from watcher.feeds.schedule import backoff_delay, next_check_at
+from watcher.feeds.schedule import backoff_delay, feed_phase, next_check_at
 from watcher.feeds.worker import ParserPool
 from watcher.matching import Match, RuleSet, match_article
 from watcher.runtime import feed_context
@@ -207,6 +207,11 @@ class Poller:
             min_interval=poll.min_interval,
             max_interval=poll.max_interval,
         )
+        if next_at - now == interval:
+            # No server hint moved it: keep the feed on its own grid, so that feeds sharing an
+            # interval stay spread over it instead of bunching up after restarts and outages.
+            phase = feed_phase(feed.url, interval)
+            next_at = on_grid(next_at, interval, phase, earliest=now + poll.min_interval)
         validators = None
         if fetch.body is not None or fetch.unchanged:
             validators = Validators(fetch.etag, fetch.last_modified, fetch.body_hash)
@@ -216,3 +221,18 @@ class Poller:
             validators=validators,
             moved_to=fetch.permanent_redirect_to,
         )
+
+
+def on_grid(
+    when: dt.datetime, interval: dt.timedelta, phase: float, *, earliest: dt.datetime
+) -> dt.datetime:
+    """The point nearest to `when` on the grid `phase + k × interval` (seconds since the epoch),
+    never before `earliest`."""
+    step = interval.total_seconds()
+    if step <= 0:
+        return when
+    k = round((when.timestamp() - phase) / step)
+    aligned = dt.datetime.fromtimestamp(k * step + phase, dt.UTC)
+    while aligned < earliest:
+        aligned += interval
+    return aligned

@@ -7,6 +7,7 @@ dropped, and a crash between claim and send only delays it until the lease runs 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections import defaultdict, deque
@@ -43,8 +44,12 @@ class Deliverer:
         now = now or dt.datetime.now(dt.UTC)
         sent = 0
         while not self.stopping():
-            rows = self.store.claim_pending_alerts(
-                self.owner, now, limit=CLAIM_BATCH, lease_seconds=self._lease_seconds()
+            rows = await asyncio.to_thread(
+                self.store.claim_pending_alerts,
+                self.owner,
+                now,
+                limit=CLAIM_BATCH,
+                lease_seconds=self._lease_seconds(),
             )
             if not rows:
                 return sent
@@ -61,7 +66,8 @@ class Deliverer:
         """Send one digest with every digest alert queued for `notifier`."""
         now = now or dt.datetime.now(dt.UTC)
         settings = self.settings.notifiers.get(notifier)
-        rows = self.store.claim_pending_alerts(
+        rows = await asyncio.to_thread(
+            self.store.claim_pending_alerts,
             self.owner,
             now,
             limit=10_000,
@@ -71,9 +77,9 @@ class Deliverer:
         )
         if not rows or settings is None:
             return 0
-        if self._held(settings, rows, now):
+        if await self._held(settings, rows, now):
             return 0
-        payloads = [self._payload(row) for row in rows]
+        payloads = [await self._payload(row) for row in rows]
         label = f"digest of {len(rows)} alert{'s' if len(rows) != 1 else ''}"
         delivery = await deliver(
             notifier,
@@ -81,15 +87,15 @@ class Deliverer:
             partial(compose_digest, notifier, payloads, period_label=label),
             stream=self.stream,
         )
-        return self._record(rows, delivery, now)
+        return await self._record(rows, delivery, now)
 
     async def _deliver_group(self, name: str, rows: list[AlertRow], now: dt.datetime) -> int:
         settings = self.settings.notifiers.get(name)
         if settings is None:
             for row in rows:
-                self._fail(row, f"notifier '{name}' is not configured", None, now)
+                await self._fail(row, f"notifier '{name}' is not configured", None, now)
             return 0
-        if self._held(settings, rows, now):
+        if await self._held(settings, rows, now):
             return 0
         allowed = self._allowed_now(name, settings, now)
         if allowed >= len(rows):
@@ -98,31 +104,38 @@ class Deliverer:
                 if self.stopping():
                     break
                 delivery = await deliver(
-                    name, settings, partial(compose_alert, self._payload(row)), stream=self.stream
+                    name,
+                    settings,
+                    partial(compose_alert, await self._payload(row)),
+                    stream=self.stream,
                 )
-                sent += self._record([row], delivery, now)
+                sent += await self._record([row], delivery, now)
             return sent
         if allowed == 0:
             until = self._next_allowed(name, settings, now)
-            self.store.defer_alerts([r.id for r in rows], self.owner, until)
+            await asyncio.to_thread(
+                self.store.defer_alerts, [r.id for r in rows], self.owner, until
+            )
             return 0
         # A burst beyond the rate limit goes out as one message rather than being dropped.
-        payloads = [self._payload(row) for row in rows]
+        payloads = [await self._payload(row) for row in rows]
         delivery = await deliver(
             name,
             settings,
             partial(compose_digest, name, payloads, period_label=f"burst of {len(rows)} alerts"),
             stream=self.stream,
         )
-        return self._record(rows, delivery, now)
+        return await self._record(rows, delivery, now)
 
-    def _held(self, settings: NotifierSettings, rows: Sequence[AlertRow], now: dt.datetime) -> bool:
+    async def _held(
+        self, settings: NotifierSettings, rows: Sequence[AlertRow], now: dt.datetime
+    ) -> bool:
         """Quiet hours: alerts wait (not counted as attempts) until the hours end."""
         spec = settings.quiet_hours
         if not spec or not in_quiet_hours(now, spec, settings.timezone):
             return False
         until = quiet_hours_end(now, spec, settings.timezone)
-        self.store.defer_alerts([r.id for r in rows], self.owner, until)
+        await asyncio.to_thread(self.store.defer_alerts, [r.id for r in rows], self.owner, until)
         return True
 
     def _allowed_now(self, name: str, settings: NotifierSettings, now: dt.datetime) -> int:
@@ -140,11 +153,11 @@ class Deliverer:
         limit = RateLimit.parse(settings.rate_limit or "")
         return limit.next_allowed(list(self._sent[name]), now)
 
-    def _payload(self, row: AlertRow) -> AlertPayload:
+    async def _payload(self, row: AlertRow) -> AlertPayload:
         payload = AlertPayload.model_validate(row.payload)
         if row.story_id is not None:
             sources = []
-            for source in self.store.story_sources(row.story_id):
+            for source in await asyncio.to_thread(self.store.story_sources, row.story_id):
                 name = source.source or source.feed
                 if name and name not in sources:
                     sources.append(name)
@@ -152,20 +165,23 @@ class Deliverer:
                 payload.sources = sources
         return payload
 
-    def _record(self, rows: Sequence[AlertRow], delivery: Delivery, now: dt.datetime) -> int:
+    async def _record(self, rows: Sequence[AlertRow], delivery: Delivery, now: dt.datetime) -> int:
         results = [r.model_dump(mode="json") for r in delivery.results]
         if delivery.ok:
-            self.store.mark_sent([r.id for r in rows], results, now)
+            await asyncio.to_thread(self.store.mark_sent, [r.id for r in rows], results, now)
             self._sent[rows[0].notifier].append(now)
             return len(rows)
         for row in rows:
-            self._fail(row, delivery.error or "delivery failed", results, now)
+            await self._fail(row, delivery.error or "delivery failed", results, now)
         return 0
 
-    def _fail(self, row: AlertRow, error: str, results: list | None, now: dt.datetime) -> None:
+    async def _fail(
+        self, row: AlertRow, error: str, results: list | None, now: dt.datetime
+    ) -> None:
         alerts = self.settings.alerts
         delay = alerts.retry_base * (2 ** min(row.attempts, 16))
-        status = self.store.mark_failed(
+        status = await asyncio.to_thread(
+            self.store.mark_failed,
             row.id,
             owner=self.owner,
             error=error,

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from apprise.common import NotifyFormat
 from apprise.conversion import convert_between
-from conftest import make_payload
 
+from tests.alerts.conftest import make_payload
 from watcher.alerts.compose import Style, compose_alert, compose_digest
 from watcher.alerts.payload import Snippet
 

@@ -9,8 +9,8 @@ from functools import partial
 
 import apprise
 import pytest
-from conftest import Mailbox, Webhook, free_port, wait_for
 
+from tests.alerts.conftest import Mailbox, Webhook, free_port, wait_for
 from watcher.alerts import dispatch
 from watcher.alerts.compose import Message, compose_alert
 from watcher.alerts.dispatch import check_notifier, deliver

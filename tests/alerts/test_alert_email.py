@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from conftest import Mailbox, make_payload, wait_for
-
+from tests.alerts.conftest import Mailbox, make_payload, wait_for
 from watcher.alerts.compose import compose_alert, compose_digest
 from watcher.alerts.dispatch import deliver
 from watcher.config import NotifierSettings

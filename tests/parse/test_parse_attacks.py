@@ -9,8 +9,8 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from conftest import Parse
 
+from tests.parse.conftest import Parse
 from watcher.feeds.parse import FeedParseError, ParsedFeed, strip_entity_declarations
 
 SECRET = "S3CRET-MARKER-7f2c"

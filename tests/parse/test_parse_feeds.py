@@ -6,8 +6,8 @@ import datetime as dt
 import itertools
 
 import pytest
-from conftest import FETCHED_AT, Parse
 
+from tests.parse.conftest import FETCHED_AT, Parse
 from watcher.article import Block
 from watcher.feeds.parse import FeedParseError
 

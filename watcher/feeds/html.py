@@ -9,6 +9,7 @@ kept as the publisher wrote them (the matcher's normalization removes them).
 
 from __future__ import annotations
 
+import functools
 import re
 from html.parser import HTMLParser
 
@@ -116,12 +117,15 @@ class _BlockCollector(HTMLParser):
         self._parts.append(data)
 
 
-def _blocks_of_markup(fragment: str) -> list[tuple[BlockKind, str]]:
+# The parser reads an entry's description and body more than once (to compare them with its
+# captions, then to build its blocks); the last few results are kept so each is read once.
+@functools.lru_cache(maxsize=64)
+def _blocks_of_markup(fragment: str) -> tuple[tuple[BlockKind, str], ...]:
     collector = _BlockCollector()
     collector.feed(fragment)
     collector.close()
     collector.flush()
-    return collector.blocks
+    return tuple(collector.blocks)
 
 
 def looks_like_html(value: str) -> bool:

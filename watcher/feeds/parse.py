@@ -34,7 +34,7 @@ from watcher.article import Article, Block
 from watcher.feeds.html import html_to_text, looks_like_html, to_blocks
 from watcher.feeds.identity import EntryIdentity, IdentityRule, entry_keys
 from watcher.feeds.jsonfeed import JsonFeedError, JsonItem, is_json_body, read_json_feed
-from watcher.feeds.mediarss import MediaItem, read_media_items, uses_media_rss
+from watcher.feeds.mediarss import MediaItem, read_media, uses_media_rss
 
 #: A date further ahead of the fetch than this is a publisher's mistake, not a schedule.
 FUTURE_TOLERANCE = dt.timedelta(days=1)
@@ -623,13 +623,15 @@ def _xml_feed(
     body: bytes, headers: Mapping[str, str], context: FeedContext, fetched_at: dt.datetime
 ) -> ParsedFeed:
     document, verdict = _prepare_xml(body, headers)
+    media = read_media(document) if uses_media_rss(document) else None
     # The body is UTF-8 now and its declaration says so; the Content-Type has done its job in
     # `_prepare_xml`, and Content-Location is left out so that guids and links stay exactly
     # as the feed wrote them (feedparser would resolve a guid against it).
     parse_headers = {k: v for k, v in headers.items() if k != "content-location"}
     parse_headers["content-type"] = "application/xml; charset=utf-8"
     parsed = feedparser.parse(
-        io.BytesIO(document),
+        # Without the Media RSS elements our own pass has read, when it could cut them out.
+        io.BytesIO(media.stripped if media and media.stripped is not None else document),
         response_headers=parse_headers,
         # We only ever extract text: sanitizing and URI resolution would halve the speed
         # (research/reliability.md §1.5) for nothing.
@@ -653,7 +655,7 @@ def _xml_feed(
         problems.append(f"feed: {_describe(encoding_error)}")
     if syntax_error is not None:
         problems.append(f"feed: {_describe(syntax_error)}; read with the lenient parser")
-    media_items = read_media_items(document) if uses_media_rss(document) else []
+    media_items = media.items if media else []
     paired = _pair_media(entries, media_items) if media_items else [None] * len(entries)
 
     channel = parsed.get("feed", {})

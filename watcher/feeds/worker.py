@@ -2,35 +2,52 @@
 
 feedparser is CPU-bound and has had memory blow-ups on hostile input; parsing on the event
 loop would stall the scheduler and the watchdog, and a blow-up in-process would take the daemon
-down. `ParserPool` runs `parse_feed` in a process pool whose workers cap their own address space
-(`RLIMIT_AS`) and CPU time per feed (`RLIMIT_CPU`). When a worker dies, the pool is replaced;
-every feed that was in flight on it is retried once, alone, in a fresh single-worker pool, so
-only the feed that kills its worker fails (with FeedParseError) and the others carry on.
+down. `ParserPool` runs `parse_feed` in worker processes that cap their own address space
+(`RLIMIT_AS`) and CPU time per feed (`RLIMIT_CPU`). Each worker parses one feed at a time, so
+when one dies the feed that killed it is known: that feed is retried once in a fresh worker
+(the kill may have come from outside) and fails with FeedParseError if it dies again; no other
+feed is touched.
+
+The workers are plain `python -c` processes that import the parsing code and nothing else,
+talking over a pipe (length-prefixed pickles). A multiprocessing pool would re-import the
+daemon's main module — the whole command line program with its scheduler, store, notifiers
+and HTTP stack — into every worker, doubling its memory for code it never runs. Each worker
+serves a fixed number of feeds and then exits, because feedparser's memory creeps up over
+thousands of feeds; the next feed starts a fresh one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import functools
-import multiprocessing
 import os
+import pickle
 import resource
+import signal
+import struct
+import subprocess
+import sys
+import threading
 from collections.abc import Mapping
-from concurrent.futures import Executor, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
+from typing import Any, BinaryIO
 
 from watcher.feeds.parse import FeedContext, FeedParseError, ParsedFeed, parse_feed
 
 DEFAULT_MEMORY_LIMIT = 512 * 1024 * 1024
 DEFAULT_CPU_SECONDS = 30
-# Workers are recycled now and then: feedparser's memory creeps up over thousands of feeds.
 DEFAULT_TASKS_PER_WORKER = 500
+
+_LENGTH = struct.Struct("!Q")
+_CHILD_MAIN = "from watcher.feeds.worker import serve; serve()"
+
+
+# -- the worker process ---------------------------------------------------------------------------
 
 
 def _limit_memory(memory_limit: int) -> None:
-    """Worker initializer: cap the address space so a runaway parse fails, not the machine."""
+    """Cap the address space so a runaway parse fails, not the machine."""
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         memory_limit = min(memory_limit, hard)
@@ -47,7 +64,7 @@ def _parse_with_cpu_budget(
     """Run parse_feed with at most `cpu_seconds` more CPU time for this process.
 
     RLIMIT_CPU counts the worker's whole life, so the limit is moved to "used so far + budget"
-    before each feed; past it the kernel kills the worker, which the pool reports as broken.
+    before each feed; past it the kernel kills the worker.
     """
     usage = resource.getrusage(resource.RUSAGE_SELF)
     used = int(usage.ru_utime + usage.ru_stime) + 1
@@ -59,8 +76,133 @@ def _parse_with_cpu_budget(
     return parse_feed(body, headers, feed=feed, fetched_at=fetched_at)
 
 
+def _read_message(stream: BinaryIO) -> Any:
+    """The next pickled message; EOFError when the other side has gone."""
+    head = stream.read(_LENGTH.size)
+    if len(head) < _LENGTH.size:
+        raise EOFError
+    (length,) = _LENGTH.unpack(head)
+    data = stream.read(length)
+    if len(data) < length:
+        raise EOFError
+    return pickle.loads(data)
+
+
+def _write_message(stream: BinaryIO, message: Any) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_LENGTH.pack(len(data)) + data)
+    stream.flush()
+
+
+def _answer(stream: BinaryIO, answer: tuple[bool, Any]) -> None:
+    try:
+        _write_message(stream, answer)
+    except (pickle.PicklingError, TypeError, AttributeError) as error:
+        # An exception that cannot cross the pipe still must say what happened.
+        _write_message(stream, (False, RuntimeError(f"{answer[1]!r} ({error})")))
+
+
+def serve() -> None:
+    """A worker's main loop: limits first, then one request per feed until the parent says
+    `None` (or goes away), or the worker has parsed its share.
+
+    Requests arrive on standard input; answers leave on what was standard output, which is
+    moved aside first so that a stray print can never corrupt an answer.
+    """
+    # Ctrl-C in a terminal reaches the whole process group; stopping is the parent's call.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    requests = sys.stdin.buffer
+    memory_limit, tasks = _read_message(requests)
+    _limit_memory(memory_limit)
+    _write_message(answers, True)  # ready
+    for _ in range(tasks):
+        try:
+            request = _read_message(requests)
+        except EOFError:
+            return
+        if request is None:
+            return
+        try:
+            answer: tuple[bool, Any] = (True, _parse_with_cpu_budget(*request))
+        except MemoryError:
+            # Whatever survived the failed allocation is suspect: answer, then leave.
+            _write_message(answers, (False, MemoryError()))
+            return
+        except Exception as error:  # the caller re-raises it, as if parsed in-process
+            answer = (False, error)
+        _answer(answers, answer)
+
+
+# -- the parent's side ----------------------------------------------------------------------------
+
+
+class _WorkerDied(Exception):
+    """The worker process ended while it held our feed."""
+
+
+class _Worker:
+    """One worker process, used by one thread of the pool at a time."""
+
+    def __init__(self, memory_limit: int, tasks: int) -> None:
+        # The worker imports from where this process does, never from the working directory
+        # (`-P`: `python -c` would put it first on the path).
+        path = os.pathsep.join(entry for entry in sys.path if entry)
+        self.process = subprocess.Popen(
+            [sys.executable, "-P", "-c", _CHILD_MAIN],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": path},
+        )
+        self.left = tasks
+        assert self.process.stdin is not None and self.process.stdout is not None
+        try:
+            _write_message(self.process.stdin, (memory_limit, tasks))
+            _read_message(self.process.stdout)
+        except (EOFError, BrokenPipeError):
+            self.stop()
+            raise FeedParseError(
+                f"the parser process could not start (exit status {self.process.returncode})"
+            ) from None
+
+    @property
+    def usable(self) -> bool:
+        return self.left > 0 and self.process.poll() is None
+
+    def run(self, request: tuple[Any, ...]) -> tuple[bool, Any]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.left -= 1
+        try:
+            _write_message(self.process.stdin, request)
+            answer = _read_message(self.process.stdout)
+        except (EOFError, BrokenPipeError):
+            self.stop()
+            raise _WorkerDied from None
+        if isinstance(answer[1], MemoryError):
+            self.left = 0  # it leaves after a MemoryError
+        return answer
+
+    def stop(self) -> None:
+        process = self.process
+        if process.poll() is None:
+            try:
+                assert process.stdin is not None
+                _write_message(process.stdin, None)
+            except (BrokenPipeError, OSError):
+                pass
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                stream.close()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class ParserPool:
-    """A process pool for parse_feed; use as `async with ParserPool() as pool: ...`."""
+    """Worker processes for parse_feed; use as `async with ParserPool() as pool: ...`."""
 
     def __init__(
         self,
@@ -69,29 +211,20 @@ class ParserPool:
         memory_limit: int = DEFAULT_MEMORY_LIMIT,
         cpu_seconds: int = DEFAULT_CPU_SECONDS,
         tasks_per_worker: int = DEFAULT_TASKS_PER_WORKER,
-        start_method: str = "forkserver",
     ) -> None:
-        if memory_limit <= 0 or cpu_seconds <= 0:
-            raise ValueError("memory_limit and cpu_seconds must be positive")
+        if memory_limit <= 0 or cpu_seconds <= 0 or tasks_per_worker <= 0:
+            raise ValueError("memory_limit, cpu_seconds and tasks_per_worker must be positive")
         self.max_workers = max_workers or os.cpu_count() or 1
         self.memory_limit = memory_limit
         self.cpu_seconds = cpu_seconds
         self._tasks_per_worker = tasks_per_worker
-        self._context = multiprocessing.get_context(start_method)
-        self._executor = self._new_executor(self.max_workers)
-        # Suspects of a crash are retried one at a time in a one-worker pool, so an innocent
-        # feed never shares a worker with the one that kills it.
-        self._isolated: ProcessPoolExecutor | None = None
-        self._isolation = asyncio.Lock()
-
-    def _new_executor(self, workers: int) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=self._context,
-            initializer=_limit_memory,
-            initargs=(self.memory_limit,),
-            max_tasks_per_child=self._tasks_per_worker,
-        )
+        # One thread per worker process: it writes the request and waits for the answer.
+        # A pool of our own, not the loop's default one (DNS lookups run there).
+        self._threads = ThreadPoolExecutor(self.max_workers, thread_name_prefix="parser")
+        self._local = threading.local()
+        self._workers: set[_Worker] = set()
+        self._lock = threading.Lock()
+        self._closed = False
 
     async def parse(
         self,
@@ -102,50 +235,60 @@ class ParserPool:
     ) -> ParsedFeed:
         """parse_feed in a worker; a worker that dies or runs out of memory on this feed
         becomes FeedParseError for this feed only."""
-        task = functools.partial(
-            _parse_with_cpu_budget, self.cpu_seconds, body, dict(headers), feed, fetched_at
-        )
-        executor = self._executor
-        try:
-            return await self._run(executor, task, feed)
-        except BrokenProcessPool:
-            self._replace(executor)
-        async with self._isolation:
-            self._isolated = self._isolated or self._new_executor(1)
-            try:
-                return await self._run(self._isolated, task, feed)
-            except BrokenProcessPool:
-                self._isolated.shutdown(wait=False, cancel_futures=True)
-                self._isolated = None
-                raise FeedParseError(
-                    f"{feed.name}: the parser process died on this feed (over the "
-                    f"{self.memory_limit // 2**20} MB memory or {self.cpu_seconds} s CPU limit, "
-                    "or killed)"
-                ) from None
-
-    async def _run(
-        self, executor: Executor, task: functools.partial[ParsedFeed], feed: FeedContext
-    ) -> ParsedFeed:
+        request = (self.cpu_seconds, body, dict(headers), feed, fetched_at)
         loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(executor, task)
-        except MemoryError:
+        ok, value = await loop.run_in_executor(self._threads, self._run, request, feed.name)
+        if ok:
+            return value
+        if isinstance(value, MemoryError):
             raise FeedParseError(
                 f"{feed.name}: parsing needed more than the {self.memory_limit // 2**20} MB "
                 "memory limit"
-            ) from None
+            )
+        raise value
 
-    def _replace(self, broken: ProcessPoolExecutor) -> None:
-        """Swap in a fresh pool, once per broken one, whoever notices first."""
-        if self._executor is broken:
-            self._executor = self._new_executor(self.max_workers)
-            broken.shutdown(wait=False, cancel_futures=True)
+    def _run(self, request: tuple[Any, ...], name: str) -> tuple[bool, Any]:
+        """In a pool thread: send the request to this thread's worker, once more to a fresh
+        worker if that one died on it."""
+        for attempt in range(2):
+            worker = self._worker()
+            try:
+                return worker.run(request)
+            except _WorkerDied:
+                with self._lock:
+                    self._workers.discard(worker)
+                if attempt:
+                    return False, FeedParseError(
+                        f"{name}: the parser process died on this feed (over the "
+                        f"{self.memory_limit // 2**20} MB memory or {self.cpu_seconds} s CPU "
+                        "limit, or killed)"
+                    )
+        raise AssertionError("unreachable")
+
+    def _worker(self) -> _Worker:
+        worker: _Worker | None = getattr(self._local, "worker", None)
+        if worker is not None and worker.usable:
+            return worker
+        if worker is not None:
+            worker.stop()
+            with self._lock:
+                self._workers.discard(worker)
+        with self._lock:
+            if self._closed:
+                raise FeedParseError("the parser pool is closed")
+            worker = _Worker(self.memory_limit, self._tasks_per_worker)
+            self._workers.add(worker)
+        self._local.worker = worker
+        return worker
 
     def close(self) -> None:
         """Stop the workers; parses still queued are cancelled."""
-        self._executor.shutdown(wait=True, cancel_futures=True)
-        if self._isolated is not None:
-            self._isolated.shutdown(wait=True, cancel_futures=True)
+        self._threads.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            self._closed = True
+            workers, self._workers = self._workers, set()
+        for worker in workers:
+            worker.stop()
 
     async def __aenter__(self) -> ParserPool:
         return self

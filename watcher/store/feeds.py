@@ -6,9 +6,10 @@ Every function runs inside a transaction the Store opened; writes inside a write
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 
-from sqlalchemy import Row, func, or_, select, update
+from sqlalchemy import Row, Update, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from watcher.store.schema import feed, seen_entry
@@ -116,34 +117,56 @@ def record_fetch(
     connection: Connection, feed_id: int, outcome: FetchOutcome, now: dt.datetime
 ) -> None:
     """Store what a fetch said and release the feed's lease."""
-    current = connection.execute(
-        select(feed.c.error_count).where(feed.c.id == feed_id).with_for_update()
-    ).first()
-    if current is None:
+    failed = outcome.error is not None
+    gone = outcome.status == GONE
+    params: dict[str, object] = {
+        "p_id": feed_id,
+        "p_status": outcome.status,
+        "p_error": outcome.error,
+        "p_now": now,
+        "p_next": outcome.next_check_at,
+    }
+    if gone:
+        params["p_disabled"] = outcome.error or "HTTP 410 Gone"
+    if outcome.validators is not None:
+        params.update(
+            p_etag=outcome.validators.etag,
+            p_last_modified=outcome.validators.last_modified,
+            p_body_hash=outcome.validators.body_hash,
+        )
+    statement = _record_statement(failed, gone, outcome.validators is not None)
+    if connection.execute(statement, params).rowcount == 0:
         raise StoreError(f"feed id {feed_id} is not in the store")
+    if outcome.moved_to is not None:
+        update_feed_url(connection, feed_id, outcome.moved_to)
+
+
+@functools.cache
+def _record_statement(failed: bool, gone: bool, validators: bool) -> Update:
+    """One UPDATE per kind of outcome, built once: a poll cycle records a fetch per feed, and
+    building the statement anew each time cost more than running it. The error count moves
+    in the statement itself, so no read of the row comes first."""
     values: dict[str, object] = {
-        "last_status": outcome.status,
-        "last_error": outcome.error,
-        "last_polled_at": now,
-        "next_check_at": outcome.next_check_at,
+        "last_status": bindparam("p_status"),
+        "last_error": bindparam("p_error"),
+        "last_polled_at": bindparam("p_now"),
+        "next_check_at": bindparam("p_next"),
         "lease_owner": None,
         "lease_until": None,
     }
-    if outcome.error is None:
-        values.update(error_count=0, last_success_at=now)
+    if failed:
+        values["error_count"] = feed.c.error_count + 1
     else:
-        values["error_count"] = current.error_count + 1
-    if outcome.status == GONE:
-        values["disabled_reason"] = outcome.error or "HTTP 410 Gone"
-    if outcome.validators is not None:
+        values.update(error_count=0, last_success_at=bindparam("p_now"))
+    if gone:
+        values["disabled_reason"] = bindparam("p_disabled")
+    if validators:
         values.update(
-            etag=outcome.validators.etag,
-            last_modified=outcome.validators.last_modified,
-            body_hash=outcome.validators.body_hash,
+            etag=bindparam("p_etag"),
+            last_modified=bindparam("p_last_modified"),
+            body_hash=bindparam("p_body_hash"),
         )
-    connection.execute(update(feed).where(feed.c.id == feed_id).values(**values))
-    if outcome.moved_to is not None:
-        update_feed_url(connection, feed_id, outcome.moved_to)
+    return update(feed).where(feed.c.id == bindparam("p_id")).values(**values)
 
 
 def update_feed_url(connection: Connection, feed_id: int, url: str) -> None:

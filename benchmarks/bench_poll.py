@@ -1,0 +1,338 @@
+"""Poll-cycle benchmark (issue 3 §7): watcher against raw references measured in the same run.
+
+A loopback server (its own process, `feedserver.py`) serves N feeds × 30 entries of realistic
+RSS 2.0 (`feedgen.py`, about 62 KB each) from 100 loopback addresses. watcher polls them all with
+its real code path — `Poller.poll` for every feed, claimed and run with the concurrency limit
+exactly as `Daemon._cycle` (`watcher run --once`) does; the real fetcher, two parser worker
+processes, the shipped rules, and a SQLite store in a temporary directory.
+
+Cycles, in this order:
+
+1. first poll: every feed is new to the store, so its entries are only marked seen;
+2. full cycle: every feed now lists 30 entries it never listed before, so all 30 are new:
+   fetched, parsed, matched, stored with their stories and matches, alerts queued. This is the
+   honest "all new" cycle: the feeds are primed, as in a running daemon, and nothing is skipped
+   (`first_poll_alerts` would cover only the newest N of a feed's first poll);
+3. 304 cycle: every feed answers the conditional GET with 304;
+4. unchanged cycle: every feed ignores the validators and sends the same body again (200);
+   the body hash must spare the parse.
+
+References, same run, same server: plain `httpx` GETs of the same URLs at the same concurrency
+(with the same validators for the 304 cycle), and plain `feedparser.parse` over the same bytes
+of the full cycle, one after another in this process. Memory: the resident set of this process
+and its parser workers together, sampled from /proc during every watcher cycle.
+
+    python benchmarks/bench_poll.py [--feeds 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import io
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import feedparser
+import httpx
+from feedserver import loopback_hosts
+from proctree import CpuUse, PeakSampler
+
+import watcher as watcher_package
+from watcher.config import load_settings
+from watcher.feeds.fetch import Fetcher
+from watcher.matching import load_ruleset
+from watcher.poller import Poller, PollReport
+from watcher.runtime import http_limits, parser_pool
+from watcher.store import Store
+
+HERE = Path(__file__).resolve().parent
+RULES = HERE.parent / "rules"
+MB = 1024 * 1024
+
+
+@dataclass
+class CycleResult:
+    seconds: float
+    peak_rss: int
+    reports: list[PollReport]
+    cpu: CpuUse
+    memory: str
+
+    def summary(self) -> str:
+        outcomes = Counter(
+            "error" if r.error else "304/unchanged" if r.not_modified else "parsed"
+            for r in self.reports
+        )
+        entries = sum(r.entries for r in self.reports)
+        new = sum(r.new for r in self.reports)
+        alerts = sum(r.alerts for r in self.reports)
+        parts = [f"{count} {name}" for name, count in sorted(outcomes.items())]
+        if entries:
+            parts.append(f"{entries} entries, {new} new, {alerts} alerts queued")
+        parts.append(
+            f"peak RSS {self.peak_rss / MB:.0f} MB ({self.memory}); cores busy: "
+            f"main {self.cpu.main:.2f}, workers {self.cpu.children:.2f}, "
+            f"other programs {self.cpu.foreign:.2f}"
+        )
+        return ", ".join(parts)
+
+
+def write_config(directory: Path, port: int, feeds: int, hosts: list[str]) -> Path:
+    lines = [
+        "[store]",
+        f'url = "sqlite:///{directory / "watcher.db"}"',
+        "[rules]",
+        f'paths = ["{RULES}"]',
+        "[poll]",
+        "parser_workers = 2",
+        "",
+    ]
+    for number in range(feeds):
+        host = hosts[number % len(hosts)]
+        lines += [
+            "[[feeds]]",
+            f'name = "feed-{number:05d}"',
+            f'url = "http://{host}:{port}/feeds/{number}"',
+            'section = "WORLD"',
+            "",
+        ]
+    path = directory / "watcher.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+class Server:
+    """The feed server process."""
+
+    def __init__(self, feeds: int, hosts: int) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(HERE / "feedserver.py"), "--feeds", str(feeds),
+             "--hosts", str(hosts)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line.startswith("READY"):
+            raise RuntimeError(f"feed server failed to start: {line!r}")
+        self.port = int(line.split()[1])
+        self.control_host = loopback_hosts(1)[0]
+
+    def switch(self, mode: str, generation: int) -> None:
+        url = f"http://{self.control_host}:{self.port}/_control/{mode}/{generation}"
+        httpx.get(url).raise_for_status()
+
+    def stop(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(10)
+
+
+class Watcher:
+    """watcher's own pipeline, built once from a config file as the daemon builds it."""
+
+    def __init__(self, config: Path, exclude_pids: list[int]) -> None:
+        self.settings = load_settings(config)
+        rules = load_ruleset(self.settings.rules.paths)
+        assert not rules.errors, rules.problems
+        self.ruleset = rules.ruleset
+        self.store = Store.open(self.settings.store.url)
+        self.store.sync_feeds(self.settings.feeds, dt.datetime.now(dt.UTC))
+        self.exclude = exclude_pids
+        self.owner = f"bench:{os.getpid()}"
+
+    async def cycle(self, poller: Poller) -> CycleResult:
+        """Claim every feed and poll them all, as `Daemon._cycle` does."""
+        with (
+            PeakSampler(os.getpid(), self.exclude) as sampler,
+            CpuUse(os.getpid(), self.exclude) as cpu,
+        ):
+            started = time.perf_counter()
+            far = dt.datetime.now(dt.UTC) + dt.timedelta(days=3650)
+            rows = await asyncio.to_thread(
+                self.store.claim_due_feeds,
+                self.owner,
+                dt.datetime.now(dt.UTC),
+                limit=100_000,
+                lease_seconds=self.settings.poll.lease.total_seconds(),
+                due_by=far,
+            )
+            slots = asyncio.Semaphore(self.settings.http.concurrency)
+
+            async def one(row):
+                async with slots:
+                    return await poller.poll(row)
+
+            reports = await asyncio.gather(*(one(row) for row in rows))
+            seconds = time.perf_counter() - started
+        return CycleResult(seconds, sampler.peak, list(reports), cpu, sampler.breakdown())
+
+
+async def raw_gets(
+    urls: list[str], concurrency: int, validators: dict[str, tuple[str, str]] | None = None
+) -> tuple[float, Counter, dict[str, bytes], dict[str, tuple[str, str]]]:
+    """Plain httpx GETs of every URL, `concurrency` at a time; returns the time, the statuses,
+    the bodies and the validators received."""
+    bodies: dict[str, bytes] = {}
+    received: dict[str, tuple[str, str]] = {}
+    statuses: Counter = Counter()
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    slots = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(limits=limits) as client:
+
+        async def one(url: str) -> None:
+            headers = {}
+            if validators:
+                etag, modified = validators[url]
+                headers = {"If-None-Match": etag, "If-Modified-Since": modified}
+            async with slots:
+                reply = await client.get(url, headers=headers)
+            statuses[reply.status_code] += 1
+            bodies[url] = reply.content
+            received[url] = (reply.headers.get("etag", ""), reply.headers.get("last-modified", ""))
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(url) for url in urls))
+        seconds = time.perf_counter() - started
+    return seconds, statuses, bodies, received
+
+
+def raw_feedparser(bodies: list[bytes]) -> tuple[float, int]:
+    started = time.perf_counter()
+    entries = 0
+    for body in bodies:
+        entries += len(feedparser.parse(io.BytesIO(body)).entries)
+    return time.perf_counter() - started, entries
+
+
+def row(label: str, seconds: float, reference: str, ref_seconds: float | None, target: str) -> str:
+    ratio = f"{seconds / ref_seconds:5.2f}×" if ref_seconds else "     "
+    ref = f"{ref_seconds:7.2f} s" if ref_seconds else " " * 9
+    return f"{label:<34} {seconds:7.2f} s   {reference:<30} {ref}   {ratio}   {target}"
+
+
+async def run(args: argparse.Namespace) -> None:
+    directory = Path(tempfile.mkdtemp(prefix="bench-poll-"))
+    logging.basicConfig(
+        filename=directory / "watcher.log",
+        level=logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    started = time.perf_counter()
+    server = Server(args.feeds, args.hosts)
+    print(f"server: {args.feeds} feeds generated in {time.perf_counter() - started:.1f} s")
+    try:
+        hosts = loopback_hosts(args.hosts)
+        config = write_config(directory, server.port, args.feeds, hosts)
+        watcher = Watcher(config, [server.process.pid])
+        settings = watcher.settings
+        concurrency = settings.http.concurrency
+        urls = [feed.url for feed in settings.feeds]
+        print(
+            f"watcher: {args.feeds} feeds on {args.hosts} loopback hosts, "
+            f"{settings.poll.parser_workers} parser workers, concurrency {concurrency} "
+            f"(per host {settings.http.per_host}), {len(watcher.ruleset)} rules, "
+            f"SQLite in {directory}"
+        )
+        print(f"watcher code: {Path(watcher_package.__file__).parent}")
+        async with Fetcher(http_limits(settings.http)) as fetcher:
+            parser = parser_pool(settings.poll)
+            try:
+                poller = Poller(settings, watcher.store, fetcher, parser, watcher.ruleset)
+                server.switch("conditional", 0)
+                first = await watcher.cycle(poller)
+                print(f"  first poll      {first.seconds:6.2f} s  {first.summary()}")
+                server.switch("conditional", 1)
+                full = await watcher.cycle(poller)
+                print(f"  full cycle      {full.seconds:6.2f} s  {full.summary()}")
+                not_modified, unchanged = [], []
+                for _ in range(args.repeat):
+                    not_modified.append(await watcher.cycle(poller))
+                    print(
+                        f"  304 cycle       {not_modified[-1].seconds:6.2f} s  "
+                        f"{not_modified[-1].summary()}"
+                    )
+                server.switch("ignore-validators", 1)
+                for _ in range(args.repeat):
+                    unchanged.append(await watcher.cycle(poller))
+                    print(
+                        f"  unchanged cycle {unchanged[-1].seconds:6.2f} s  "
+                        f"{unchanged[-1].summary()}"
+                    )
+            finally:
+                parser.close()
+        watcher.store.close()
+        peak = max(c.peak_rss for c in [first, full, *not_modified, *unchanged])
+
+        print("references (same server, same URLs):")
+        raw_200, raw_304 = [], []
+        for _ in range(args.repeat):
+            with CpuUse(os.getpid(), [server.process.pid]) as load:
+                seconds, statuses, bodies, validators = await raw_gets(urls, concurrency)
+            raw_200.append(seconds)
+            print(
+                f"  httpx GET, 200  {seconds:6.2f} s  {dict(statuses)}, "
+                f"other programs {load.foreign:.2f} cores"
+            )
+        server.switch("conditional", 1)
+        for _ in range(args.repeat):
+            with CpuUse(os.getpid(), [server.process.pid]) as load:
+                seconds, statuses, _, _ = await raw_gets(urls, concurrency, validators)
+            raw_304.append(seconds)
+            print(
+                f"  httpx GET, 304  {seconds:6.2f} s  {dict(statuses)}, "
+                f"other programs {load.foreign:.2f} cores"
+            )
+        with CpuUse(os.getpid(), [server.process.pid]) as load:
+            parse_seconds, entries = raw_feedparser([bodies[url] for url in urls])
+        print(
+            f"  feedparser      {parse_seconds:6.2f} s  {entries} entries, sequential, "
+            f"other programs {load.foreign:.2f} cores"
+        )
+    finally:
+        server.stop()
+
+    workers = settings.poll.parser_workers
+    per_worker = parse_seconds / workers
+    median_304 = statistics.median(c.seconds for c in not_modified)
+    median_unchanged = statistics.median(c.seconds for c in unchanged)
+    size = sum(len(body) for body in bodies.values())
+    print()
+    print(
+        f"{args.feeds} feeds × 30 entries, {size / args.feeds / 1000:.0f} kB each; "
+        f"medians of {args.repeat} runs for the 304 and unchanged cycles"
+    )
+    print(f"{'cycle':<34} {'watcher':>9}   {'reference':<30} {'':>9}   {'ratio':>6}   target")
+    print(row("full cycle, all entries new", full.seconds,
+              f"feedparser ÷ {workers} workers", per_worker, "≤ 1.30×"))  # fmt: skip
+    print(row("304 cycle", median_304, "httpx GETs (304)", statistics.median(raw_304), "≤ 1.50×"))
+    print(row("unchanged body, 200 (hash skip)", median_unchanged,
+              "httpx GETs (200)", statistics.median(raw_200), ""))  # fmt: skip
+    print(row("first poll (marks seen)", first.seconds, "", None, ""))
+    print(
+        f"{'peak RSS, process + workers':<34} {peak / MB:7.0f} MB  "
+        f"(full cycle {full.peak_rss / MB:.0f} MB)                            ≤ 300 MB"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=int, default=1000)
+    parser.add_argument("--hosts", type=int, default=100, help="loopback addresses to spread over")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of the 304/unchanged cycles")
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -215,17 +215,32 @@ class Daemon:
         free = self.settings.http.concurrency - len(self._polls)
         if free <= 0:
             return
+        now = dt.datetime.now(dt.UTC)
+        # Feeds due before the next tick are claimed now and polled at their due time, so a
+        # feed is never polled up to a whole tick late (nor early).
         rows = await asyncio.to_thread(
             self.store.claim_due_feeds,
             self.owner,
-            dt.datetime.now(dt.UTC),
+            now,
             limit=free,
             lease_seconds=self.settings.poll.lease.total_seconds(),
+            due_by=now + self.settings.poll.tick,
         )
         for row in rows:
-            task = asyncio.ensure_future(self._poll(row))
+            task = asyncio.ensure_future(self._poll_when_due(row))
             self._polls.add(task)
             task.add_done_callback(self._polls.discard)
+
+    async def _poll_when_due(self, row) -> PollReport | None:
+        wait = (row.next_check_at - dt.datetime.now(dt.UTC)).total_seconds()
+        if wait > 0:
+            try:
+                await asyncio.wait_for(self._stop.wait(), timeout=wait)
+            except TimeoutError:
+                pass
+            else:  # stopping: the lease is given back on exit, the feed stays due
+                return None
+        return await self._poll(row)
 
     async def _poll(self, row) -> PollReport | None:
         assert self._poller is not None
@@ -237,6 +252,9 @@ class Daemon:
         self.reports.append(report)
         del self.reports[:-1000]
         _log_report(report)
+        if report.alerts and not self.dry_run and self._scheduler is not None:
+            # Alerts go out now rather than on the next outbox tick: minutes count.
+            await self._deliver_tick()
         await self._tell_ops(report, row.error_count)
         if self.dry_run:
             for entry, matches in report.matches:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -66,6 +67,7 @@ class FeedSite:
         self.server = LoopbackServer()
         self._feeds: dict[str, tuple[str, list[Item]]] = {}
         self._served: Counter[str] = Counter()
+        self._served_at: dict[str, list[float]] = {}
         self._lock = threading.Lock()
 
     def start(self) -> FeedSite:
@@ -109,11 +111,17 @@ class FeedSite:
                 return self._served[path]
         return len(self.server.requests_to(path))
 
+    def poll_times(self, path: str) -> list[float]:
+        """When each fetch of the feed at `path` was served (`time.monotonic()`)."""
+        with self._lock:
+            return list(self._served_at.get(path, []))
+
     def _serve(self, request: SeenRequest) -> Reply:
         with self._lock:
             title, items = self._feeds[request.path]
             body = rss(title, items)
             self._served[request.path] += 1
+            self._served_at.setdefault(request.path, []).append(time.monotonic())
         return Reply(headers=RSS_TYPE, body=body)
 
 

@@ -56,8 +56,11 @@ class Deliverer:
             by_notifier: dict[str, list[AlertRow]] = defaultdict(list)
             for row in rows:
                 by_notifier[row.notifier].append(row)
-            for name, group in by_notifier.items():
-                sent += await self._deliver_group(name, group, now)
+            # Notifiers are independent: a slow mail server must not hold up the chat channel.
+            counts = await asyncio.gather(
+                *(self._deliver_group(name, group, now) for name, group in by_notifier.items())
+            )
+            sent += sum(counts)
             if len(rows) < CLAIM_BATCH:
                 return sent
         return sent

@@ -1,0 +1,42 @@
+"""Minutes count: a feed is polled when it is due, and its alerts leave as soon as it is stored."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+from tests.daemon.stories import BAKERY, BORDER
+from tests.support.daemon import Setup, Watcher
+from tests.support.feeds import FeedSite
+from tests.support.webhook import Webhook
+
+
+def test_a_feed_is_polled_at_its_due_time_not_at_the_next_dispatcher_tick(
+    setup: Setup, site: FeedSite
+):
+    # Due every 4 s, looked for every 3 s: waiting for the tick after the due time would poll
+    # every 6 s.
+    setup.feed("wire", site.feed("/wire", "Example Wire", [BAKERY]), interval="4s")
+    setup.poll["tick"] = 3
+    with Watcher(setup.write()) as daemon:
+        daemon.expect(lambda: site.polls("/wire") >= 4, "four polls", within=30)
+        assert daemon.stop() == 0
+    times = site.poll_times("/wire")
+    # The first poll comes at start-up; from then on the feed is on its interval grid.
+    gaps = [later - earlier for earlier, later in pairwise(times[1:])]
+    assert gaps and all(3.5 < gap < 5.0 for gap in gaps), gaps
+
+
+def test_an_alert_leaves_right_after_the_poll_that_found_it(
+    setup: Setup, site: FeedSite, webhook: Webhook
+):
+    setup.feed("wire", site.feed("/wire", "Example Wire", [BAKERY]))
+    setup.notifiers["desk-hook"] = {"urls": [webhook.url()]}
+    setup.routes["medium"] = ["desk-hook"]
+    setup.alerts["tick"] = "1h"  # the periodic outbox round never comes in this test
+    with Watcher(setup.write()) as daemon:
+        daemon.expect(lambda: site.polls("/wire") >= 1, "the first poll")
+        site.publish("/wire", BORDER)
+        daemon.expect(lambda: webhook.posts, "the alert at the webhook", within=15)
+        assert daemon.stop() == 0
+    [post] = webhook.posts
+    assert BORDER.url in post.message

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import datetime as dt
 import io
 import logging
@@ -254,7 +255,13 @@ async def run(args: argparse.Namespace) -> None:
                 first = await watcher.cycle(poller)
                 print(f"  first poll      {first.seconds:6.2f} s  {first.summary()}")
                 server.switch("conditional", 1)
+                profiler = cProfile.Profile() if args.profile else None
+                if profiler:
+                    profiler.enable()
                 full = await watcher.cycle(poller)
+                if profiler:
+                    profiler.disable()
+                    profiler.dump_stats(args.profile)
                 print(f"  full cycle      {full.seconds:6.2f} s  {full.summary()}")
                 not_modified, unchanged = [], []
                 for _ in range(args.repeat):
@@ -330,6 +337,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=int, default=1000)
     parser.add_argument("--hosts", type=int, default=100, help="loopback addresses to spread over")
+    parser.add_argument(
+        "--profile", metavar="FILE", help="write a cProfile of the full cycle (this process)"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs of the 304/unchanged cycles")
     asyncio.run(run(parser.parse_args()))
 

@@ -384,7 +384,7 @@ class Daemon:
             return False
         self.settings, self.rules = settings, rules
         assert self._poller is not None and self._deliverer is not None
-        self._poller.settings, self._poller.rules = settings, rules.ruleset
+        self._poller.reconfigure(settings, rules.ruleset)
         self._deliverer.settings = settings
         await asyncio.to_thread(
             self.store.sync_feeds, [f for f in settings.feeds if f.enabled], dt.datetime.now(dt.UTC)

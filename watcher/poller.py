@@ -32,6 +32,7 @@ from watcher.store import (
     Validators,
     newest_first,
 )
+from watcher.store.group_commit import FetchRecorder
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +64,20 @@ class Poller:
     parser: ParserPool
     rules: RuleSet
     rng: random.Random = field(default_factory=random.Random)
+    recorder: FetchRecorder = field(init=False)
+    feeds_by_name: dict[str, FeedSettings] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.recorder = FetchRecorder(self.store)
+        self.feeds_by_name = {f.name: f for f in self.settings.feeds}
+
+    def reconfigure(self, settings: Settings, rules: RuleSet) -> None:
+        """Poll with new settings and rules from the next poll on (a reload)."""
+        self.settings, self.rules = settings, rules
+        self.feeds_by_name = {f.name: f for f in settings.feeds}
 
     def feed_settings(self, name: str) -> FeedSettings | None:
-        return next((f for f in self.settings.feeds if f.name == name), None)
+        return self.feeds_by_name.get(name)
 
     async def poll(self, row: FeedRow, now: dt.datetime | None = None) -> PollReport:
         """Poll one claimed feed; never raises for a problem with the feed itself."""
@@ -73,7 +85,7 @@ class Poller:
         feed = self.feed_settings(row.name)
         if feed is None:  # removed from the config while claimed
             outcome = FetchOutcome(None, now + self.settings.poll.max_interval)
-            await asyncio.to_thread(self.store.record_fetch, row.id, outcome, now)
+            await self.recorder.record(row.id, outcome, now)
             return PollReport(row.name, None, error="no longer configured")
         read = await read_feed(
             self.fetcher,
@@ -92,7 +104,7 @@ class Poller:
         )
         if read.parsed is None:
             report.not_modified = read.error is None
-            await asyncio.to_thread(self.store.record_fetch, row.id, outcome, now)
+            await self.recorder.record(row.id, outcome, now)
             return report
         report.problems = list(read.parsed.problems) + (read.full_text_problems or [])
         result = await asyncio.to_thread(self._ingest, row, read, outcome, report, now)

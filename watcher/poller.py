@@ -70,11 +70,13 @@ class Poller:
     def __post_init__(self) -> None:
         self.recorder = FetchRecorder(self.store)
         self.feeds_by_name = {f.name: f for f in self.settings.feeds}
+        self.parser.use_rules(self.rules)
 
     def reconfigure(self, settings: Settings, rules: RuleSet) -> None:
         """Poll with new settings and rules from the next poll on (a reload)."""
         self.settings, self.rules = settings, rules
         self.feeds_by_name = {f.name: f for f in settings.feeds}
+        self.parser.use_rules(rules)
 
     def feed_settings(self, name: str) -> FeedSettings | None:
         return self.feeds_by_name.get(name)
@@ -97,6 +99,10 @@ class Poller:
             previous_body_hash=row.body_hash,
             full_text=feed.full_text,
             allow_private=feed.allow_private,
+            # The worker matches what it parsed; not worth it on a feed's first poll (a few
+            # entries at most alert: the poller matches those), nor with full text (the body
+            # is replaced after parsing).
+            match=row.last_success_at is not None and not feed.full_text,
         )
         outcome = self._outcome(row, feed, read, now)
         report = PollReport(
@@ -141,12 +147,18 @@ class Poller:
                 [PolledEntry(e.key, e.article) for e in entries if e.key in new.keys]
             )[:first]
             to_match = {e.entry_key for e in newest}
+        # Matches the parser worker found with the rules in force are used as they are; after
+        # a reload in between, or where the worker could not match, they are found here.
+        matched_there = read.parsed.rules_version == self.parser.rules_version
         polled = []
         for entry in entries:
             matches: list[Match] = []
             alerts: list[AlertSpec] = []
             if entry.key in to_match:
-                matches = match_article(self.rules, entry.article)
+                if matched_there and entry.matches is not None:
+                    matches = entry.matches
+                else:
+                    matches = match_article(self.rules, entry.article)
                 alerts = [a for m in matches for a in self._alerts_for(entry, m)]
                 if matches:
                     report.matches.append((entry, matches))

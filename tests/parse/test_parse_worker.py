@@ -7,11 +7,13 @@ import datetime as dt
 import os
 import signal
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from watcher.feeds.parse import FeedContext, FeedParseError, ParsedFeed, parse_feed
 from watcher.feeds.worker import ParserPool
+from watcher.matching import RuleSet, load_ruleset, match_article
 
 FETCHED_AT = dt.datetime(2025, 5, 20, 5, 30, tzinfo=dt.UTC)
 SMALL = (
@@ -114,3 +116,56 @@ async def test_feed_over_the_cpu_budget_fails_alone() -> None:
 def test_limits_must_be_positive() -> None:
     with pytest.raises(ValueError, match="must be positive"):
         ParserPool(memory_limit=0)
+
+
+BORDER_FEED = (
+    b'<rss version="2.0"><channel><title>Wire</title>'
+    b"<item><title>Army adds drones to border patrols</title><guid>b1</guid>"
+    b"<description>Soldiers stepped up patrols along the frontier to stop fuel smugglers."
+    b"</description></item>"
+    b"<item><title>Bakery wins a prize</title><guid>c1</guid>"
+    b"<description>The sourdough impressed the judges.</description></item>"
+    b"</channel></rss>"
+)
+
+
+def shipped_rules() -> RuleSet:
+    return load_ruleset([Path(__file__).resolve().parents[2] / "rules"]).ruleset
+
+
+async def test_the_worker_matches_entries_as_the_poller_would(pool: ParserPool) -> None:
+    rules = shipped_rules()
+    pool.use_rules(rules)
+    parsed = await pool.parse(BORDER_FEED, {}, feed(), FETCHED_AT)
+    assert parsed.rules_version == pool.rules_version is not None
+    for entry in parsed.entries:
+        assert entry.matches == match_article(rules, entry.article)
+    assert [[m.rule_id for m in e.matches or []] for e in parsed.entries] == [
+        ["border-security"],
+        [],
+    ]
+
+
+async def test_new_rules_reach_every_worker_and_parse_only_skips_matching(
+    pool: ParserPool, tmp_path: Path
+) -> None:
+    pool.use_rules(shipped_rules())
+    first = await asyncio.gather(
+        *(pool.parse(BORDER_FEED, {}, feed(), FETCHED_AT) for _ in range(4))
+    )
+    (tmp_path / "bakery.yaml").write_text(
+        "id: bakery\ntitle: Bakery news\nseverity: low\nmatch:\n  any: [sourdough]\n",
+        encoding="utf-8",
+    )
+    pool.use_rules(load_ruleset([tmp_path]).ruleset)
+    again = await asyncio.gather(
+        *(pool.parse(BORDER_FEED, {}, feed(), FETCHED_AT) for _ in range(4))
+    )
+    assert {p.rules_version for p in first} != {p.rules_version for p in again}
+    for parsed in again:
+        assert parsed.rules_version == pool.rules_version
+        assert [[m.rule_id for m in e.matches or []] for e in parsed.entries] == [[], ["bakery"]]
+
+    parse_only = await pool.parse(BORDER_FEED, {}, feed(), FETCHED_AT, match=False)
+    assert parse_only.rules_version is None
+    assert all(entry.matches is None for entry in parse_only.entries)

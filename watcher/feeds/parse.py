@@ -35,6 +35,7 @@ from watcher.feeds.html import html_to_text, looks_like_html, to_blocks
 from watcher.feeds.identity import EntryIdentity, IdentityRule, entry_keys
 from watcher.feeds.jsonfeed import JsonFeedError, JsonItem, is_json_body, read_json_feed
 from watcher.feeds.mediarss import MediaItem, read_media, uses_media_rss
+from watcher.matching import Match
 
 #: A date further ahead of the fetch than this is a publisher's mistake, not a schedule.
 FUTURE_TOLERANCE = dt.timedelta(days=1)
@@ -71,6 +72,8 @@ class ParsedEntry(BaseModel):
     raw_date: str | None
     #: True when the date was missing, unreadable or in the future and the fetch time stands in.
     date_fallback: bool
+    #: The rules' matches, when the parser worker matched the entry (`feeds.analysis`).
+    matches: list[Match] | None = None
 
 
 class ParsedFeed(BaseModel):
@@ -87,6 +90,8 @@ class ParsedFeed(BaseModel):
     ttl: int | None
     entries: list[ParsedEntry]
     problems: list[str]
+    #: Which rule set matched the entries in the worker (None: they were not matched there).
+    rules_version: int | None = None
 
 
 class FeedParseError(Exception):

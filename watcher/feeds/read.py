@@ -43,6 +43,7 @@ async def read_feed(
     previous_body_hash: str | None = None,
     full_text: bool = False,
     allow_private: bool = False,
+    match: bool = True,
 ) -> FeedRead:
     result = await fetcher.fetch(
         feed.url, etag=etag, last_modified=last_modified, previous_body_hash=previous_body_hash
@@ -55,7 +56,7 @@ async def read_feed(
     # The parser resolves relative links against the URL the body really came from.
     headers["content-location"] = result.final_url
     try:
-        parsed = await parser.parse(result.body, headers, feed, now)
+        parsed = await parser.parse(result.body, headers, feed, now, match=match)
     except FeedParseError as error:
         return FeedRead(result, error=str(error))
     read = FeedRead(result, parsed)

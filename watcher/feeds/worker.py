@@ -30,10 +30,13 @@ import sys
 import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, BinaryIO
 
+from watcher.feeds.analysis import match_entries
 from watcher.feeds.parse import FeedContext, FeedParseError, ParsedFeed, parse_feed
+from watcher.matching import RuleSet
 
 DEFAULT_MEMORY_LIMIT = 512 * 1024 * 1024
 DEFAULT_CPU_SECONDS = 30
@@ -44,6 +47,14 @@ _CHILD_MAIN = "from watcher.feeds.worker import serve; serve()"
 
 
 # -- the worker process ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    """A rule set for a worker to match entries with, sent once per worker and version."""
+
+    version: int
+    ruleset: RuleSet
 
 
 def _limit_memory(memory_limit: int) -> None:
@@ -60,8 +71,10 @@ def _parse_with_cpu_budget(
     headers: dict[str, str],
     feed: FeedContext,
     fetched_at: dt.datetime,
+    rules: _Rules | None = None,
 ) -> ParsedFeed:
-    """Run parse_feed with at most `cpu_seconds` more CPU time for this process.
+    """Run parse_feed (and match the entries when rules are given) with at most `cpu_seconds`
+    more CPU time for this process.
 
     RLIMIT_CPU counts the worker's whole life, so the limit is moved to "used so far + budget"
     before each feed; past it the kernel kills the worker.
@@ -73,7 +86,10 @@ def _parse_with_cpu_budget(
     if hard != resource.RLIM_INFINITY:
         soft = min(soft, hard)
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
-    return parse_feed(body, headers, feed=feed, fetched_at=fetched_at)
+    parsed = parse_feed(body, headers, feed=feed, fetched_at=fetched_at)
+    if rules is None:
+        return parsed
+    return match_entries(parsed, rules.ruleset, rules.version)
 
 
 def _read_message(stream: BinaryIO) -> Any:
@@ -89,7 +105,10 @@ def _read_message(stream: BinaryIO) -> Any:
 
 
 def _write_message(stream: BinaryIO, message: Any) -> None:
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    _write_pickled(stream, pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _write_pickled(stream: BinaryIO, data: bytes) -> None:
     stream.write(_LENGTH.pack(len(data)) + data)
     stream.flush()
 
@@ -117,15 +136,23 @@ def serve() -> None:
     memory_limit, tasks = _read_message(requests)
     _limit_memory(memory_limit)
     _write_message(answers, True)  # ready
-    for _ in range(tasks):
+    rules: _Rules | None = None
+    served = 0
+    while served < tasks:
         try:
             request = _read_message(requests)
         except EOFError:
             return
         if request is None:
             return
+        if isinstance(request, _Rules):  # for the feeds that follow; no answer
+            rules = request
+            continue
+        served += 1
         try:
-            answer: tuple[bool, Any] = (True, _parse_with_cpu_budget(*request))
+            *parse_request, wanted_version = request
+            matching = rules if rules is not None and rules.version == wanted_version else None
+            answer: tuple[bool, Any] = (True, _parse_with_cpu_budget(*parse_request, matching))
         except MemoryError:
             # Whatever survived the failed allocation is suspect: answer, then leave.
             _write_message(answers, (False, MemoryError()))
@@ -136,6 +163,14 @@ def serve() -> None:
 
 
 # -- the parent's side ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _PickledRules:
+    """A `_Rules` message, pickled once for every worker that needs it."""
+
+    version: int
+    data: bytes
 
 
 class _WorkerDied(Exception):
@@ -156,6 +191,7 @@ class _Worker:
             env={**os.environ, "PYTHONPATH": path},
         )
         self.left = tasks
+        self.rules_version: int | None = None
         assert self.process.stdin is not None and self.process.stdout is not None
         try:
             _write_message(self.process.stdin, (memory_limit, tasks))
@@ -170,10 +206,13 @@ class _Worker:
     def usable(self) -> bool:
         return self.left > 0 and self.process.poll() is None
 
-    def run(self, request: tuple[Any, ...]) -> tuple[bool, Any]:
+    def run(self, request: tuple[Any, ...], rules: _PickledRules | None) -> tuple[bool, Any]:
         assert self.process.stdin is not None and self.process.stdout is not None
         self.left -= 1
         try:
+            if rules is not None and rules.version != self.rules_version:
+                _write_pickled(self.process.stdin, rules.data)
+                self.rules_version = rules.version
             _write_message(self.process.stdin, request)
             answer = _read_message(self.process.stdout)
         except (EOFError, BrokenPipeError):
@@ -225,6 +264,24 @@ class ParserPool:
         self._workers: set[_Worker] = set()
         self._lock = threading.Lock()
         self._closed = False
+        self._rules: _PickledRules | None = None
+
+    def use_rules(self, ruleset: RuleSet | None) -> None:
+        """Match every parsed entry with `ruleset` from the next feed on (None: stop matching).
+        The entries then carry their matches, and `ParsedFeed.rules_version` says with which
+        rule set (compare `rules_version`)."""
+        if ruleset is None:
+            self._rules = None
+            return
+        version = (self._rules.version + 1) if self._rules else 1
+        message = _Rules(version, ruleset)
+        self._rules = _PickledRules(
+            version, pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        )
+
+    @property
+    def rules_version(self) -> int | None:
+        return self._rules.version if self._rules else None
 
     async def parse(
         self,
@@ -232,12 +289,24 @@ class ParserPool:
         headers: Mapping[str, str],
         feed: FeedContext,
         fetched_at: dt.datetime,
+        *,
+        match: bool = True,
     ) -> ParsedFeed:
-        """parse_feed in a worker; a worker that dies or runs out of memory on this feed
-        becomes FeedParseError for this feed only."""
-        request = (self.cpu_seconds, body, dict(headers), feed, fetched_at)
+        """parse_feed in a worker, which also matches the entries when the pool has rules and
+        `match` is true; a worker that dies or runs out of memory on this feed becomes
+        FeedParseError for this feed only."""
+        rules = self._rules if match else None
+        # The last item says which rule set to match with (None: parse only).
+        request = (
+            self.cpu_seconds,
+            body,
+            dict(headers),
+            feed,
+            fetched_at,
+            rules.version if rules else None,
+        )
         loop = asyncio.get_running_loop()
-        ok, value = await loop.run_in_executor(self._threads, self._run, request, feed.name)
+        ok, value = await loop.run_in_executor(self._threads, self._run, request, feed.name, rules)
         if ok:
             return value
         if isinstance(value, MemoryError):
@@ -247,13 +316,15 @@ class ParserPool:
             )
         raise value
 
-    def _run(self, request: tuple[Any, ...], name: str) -> tuple[bool, Any]:
+    def _run(
+        self, request: tuple[Any, ...], name: str, rules: _PickledRules | None
+    ) -> tuple[bool, Any]:
         """In a pool thread: send the request to this thread's worker, once more to a fresh
         worker if that one died on it."""
         for attempt in range(2):
             worker = self._worker()
             try:
-                return worker.run(request)
+                return worker.run(request, rules)
             except _WorkerDied:
                 with self._lock:
                     self._workers.discard(worker)

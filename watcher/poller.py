@@ -169,6 +169,7 @@ class Poller:
                     canonical_url(entry.article.url) if entry.article.url else None,
                     matches,
                     alerts,
+                    story_keys=entry.story_keys,
                 )
             )
         return self.store.ingest(

@@ -14,6 +14,7 @@ import pytest
 from watcher.feeds.parse import FeedContext, FeedParseError, ParsedFeed, parse_feed
 from watcher.feeds.worker import ParserPool
 from watcher.matching import RuleSet, load_ruleset, match_article
+from watcher.stories import story_keys
 
 FETCHED_AT = dt.datetime(2025, 5, 20, 5, 30, tzinfo=dt.UTC)
 SMALL = (
@@ -133,13 +134,16 @@ def shipped_rules() -> RuleSet:
     return load_ruleset([Path(__file__).resolve().parents[2] / "rules"]).ruleset
 
 
-async def test_the_worker_matches_entries_as_the_poller_would(pool: ParserPool) -> None:
+async def test_the_worker_matches_entries_and_keys_stories_as_the_poller_would(
+    pool: ParserPool,
+) -> None:
     rules = shipped_rules()
     pool.use_rules(rules)
     parsed = await pool.parse(BORDER_FEED, {}, feed(), FETCHED_AT)
     assert parsed.rules_version == pool.rules_version is not None
     for entry in parsed.entries:
         assert entry.matches == match_article(rules, entry.article)
+        assert entry.story_keys == story_keys(entry.article.title, entry.article.summary)
     assert [[m.rule_id for m in e.matches or []] for e in parsed.entries] == [
         ["border-security"],
         [],

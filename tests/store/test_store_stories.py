@@ -3,11 +3,20 @@ notifier."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import pickle
 import random
 
 from tests.store.builders import T0, count, entry, primed_feed
-from watcher.store import Fingerprint, Store, clusterable_url, dedup_key
+from watcher.store import (
+    Fingerprint,
+    PolledEntry,
+    Store,
+    clusterable_url,
+    dedup_key,
+    story_keys,
+)
 
 HOUR = dt.timedelta(hours=1)
 TITLE = "Türkiye and Iraq agree on joint border security measures"
@@ -166,3 +175,104 @@ def test_a_story_listed_twice_in_one_poll_alerts_once_for_the_first_entry(store:
     [queued] = result.alerts
     assert queued.article_id == first.article_id
     assert [(s.entry_key, s.reason) for s in result.skipped] == [("guid:update", "duplicate")]
+
+
+def test_band_keys_stay_what_stored_stories_were_indexed_with() -> None:
+    """Stories of the clustering window are found by the keys an earlier version stored: the
+    hashing must never change its output."""
+    fingerprint = Fingerprint.of(
+        "turkiye and iraq agree on joint border security measures".split(),
+        "interior ministers met in ankara".split(),
+    )
+    assert fingerprint is not None
+    assert fingerprint.band_keys() == [
+        -6968056968163767121, -864312443024275090, -7193610016137877560, -375724950523634827,
+        5477831274382635151, 4335116095435523723, 4395614329684545438, -1841837845006868081,
+        3656955103978964940, -9058416282919539882, 6962922567732600467, 2496448881423859319,
+        -6806721963838818294, -3279470614828499684, 8479299175471205751, -3088392401341644704,
+    ]  # fmt: skip
+
+
+def test_story_keys_are_plain_data_for_a_worker_process() -> None:
+    keys = story_keys(TITLE, SUMMARY)
+    fingerprint = Fingerprint.of_text(TITLE, SUMMARY)
+    assert fingerprint is not None
+    assert keys.title_words[:2] == ("turkiye", "and")
+    assert keys.band_keys == tuple(sorted(set(fingerprint.band_keys())))
+    assert pickle.loads(pickle.dumps(keys)) == keys
+    assert story_keys("Live updates", "").band_keys == ()
+
+
+def _clustering_polls(round_: int) -> list[tuple[str, list[PolledEntry]]]:
+    """Polls of three feeds that cluster every way: by URL and by text, across feeds and within
+    one poll, with short texts that never cluster. Each round has its own keys and URLs."""
+    edited = TITLE.replace("joint", "new joint")
+
+    def url(path: str) -> str:
+        return f"https://aa.com.tr/en/{path}/{round_}"
+
+    def one(key: str, title: str, summary: str = "", link: str | None = None) -> PolledEntry:
+        return entry(f"r{round_}:{key}", title, summary, url=url(link) if link else None)
+
+    return [
+        ("aa", [
+            one("a1", TITLE, SUMMARY, "border-deal"),
+            one("a2", edited, SUMMARY),
+            one("a3", "Live updates"),
+            one("a4", "Sanctions on shipping firms widened by the EU council", "Brussels."),
+            one("a5", "A wholly different headline", link="border-deal"),
+        ]),
+        ("trt", [
+            one("t1", TITLE.upper(), SUMMARY + " "),
+            one("t2", "Live updates"),
+            one("t3", "Another headline entirely", link="sanctions"),
+        ]),
+        ("dha", [
+            one("d1", "Sanctions on shipping firms widened by the EU council", "Brussels"),
+            one("d2", "Something else again here today", link="sanctions"),
+        ]),
+    ]  # fmt: skip
+
+
+def test_precomputed_story_keys_assign_the_same_stories(store: Store) -> None:
+    """A round with the keys computed in the store and a later one (beyond the clustering window,
+    with other URLs) passing `story_keys` computed ahead make the same stories."""
+    feeds = {name: primed_feed(store, name) for name in ("aa", "trt", "dha")}
+    later = T0 + dt.timedelta(days=30)
+    computed = [
+        (new.story_id, new.new_story)
+        for name, entries in _clustering_polls(1)
+        for new in store.ingest(feeds[name], entries, T0).new
+    ]
+    precomputed = [
+        (new.story_id, new.new_story)
+        for name, entries in _clustering_polls(2)
+        for new in store.ingest(
+            feeds[name],
+            [
+                dataclasses.replace(e, story_keys=story_keys(e.article.title, e.article.summary))
+                for e in entries
+            ],
+            later,
+        ).new
+    ]
+    first = computed[0][0]
+    assert [(story_id - first, new) for story_id, new in computed] == [
+        (0, True), (0, False), (1, True), (2, True), (0, False),  # aa
+        (0, False), (3, True), (4, True),  # trt
+        (2, False), (4, False),  # dha
+    ]  # fmt: skip
+    assert [(story_id - 5, new) for story_id, new in precomputed] == computed
+
+
+def test_precomputed_story_keys_are_used_as_given(store: Store) -> None:
+    aa, trt = primed_feed(store, "aa"), primed_feed(store, "trt")
+    first = store.ingest(aa, [entry("guid:a1", TITLE, SUMMARY)], T0)
+    no_bands = dataclasses.replace(story_keys(TITLE, SUMMARY), band_keys=())
+    second = store.ingest(
+        trt,
+        [dataclasses.replace(entry("guid:t1", TITLE, SUMMARY), story_keys=no_bands)],
+        T0 + HOUR,
+    )
+    assert second.new[0].new_story
+    assert second.new[0].story_id != first.new[0].story_id

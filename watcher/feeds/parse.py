@@ -36,6 +36,7 @@ from watcher.feeds.identity import EntryIdentity, IdentityRule, entry_keys
 from watcher.feeds.jsonfeed import JsonFeedError, JsonItem, is_json_body, read_json_feed
 from watcher.feeds.mediarss import MediaItem, read_media, uses_media_rss
 from watcher.matching import Match
+from watcher.stories import StoryKeys
 
 #: A date further ahead of the fetch than this is a publisher's mistake, not a schedule.
 FUTURE_TOLERANCE = dt.timedelta(days=1)
@@ -74,6 +75,8 @@ class ParsedEntry(BaseModel):
     date_fallback: bool
     #: The rules' matches, when the parser worker matched the entry (`feeds.analysis`).
     matches: list[Match] | None = None
+    #: What the store clusters stories by, when the parser worker worked it out.
+    story_keys: StoryKeys | None = None
 
 
 class ParsedFeed(BaseModel):

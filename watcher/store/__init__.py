@@ -6,7 +6,6 @@ from watcher.store.location import default_path
 from watcher.store.migrations import LATEST_VERSION
 from watcher.store.outbox import dedup_key
 from watcher.store.store import Store
-from watcher.store.stories import Fingerprint, clusterable_url
 from watcher.store.values import (
     AlertKind,
     AlertRow,
@@ -30,6 +29,7 @@ from watcher.store.values import (
     SyncResult,
     Validators,
 )
+from watcher.stories import Fingerprint, StoryKeys, clusterable_url, story_keys
 
 __all__ = [
     "LATEST_VERSION",
@@ -53,6 +53,7 @@ __all__ = [
     "SkippedAlert",
     "Store",
     "StoreError",
+    "StoryKeys",
     "StorySource",
     "SyncResult",
     "Validators",
@@ -60,4 +61,5 @@ __all__ = [
     "dedup_key",
     "default_path",
     "newest_first",
+    "story_keys",
 ]

@@ -2,7 +2,9 @@
 
 One poll's new articles are assigned together with a fixed number of statements: one lookup of
 their canonical URLs, one of their band keys, then the decisions in Python (an article may
-also join a story created by an earlier article of the same poll), then the inserts.
+also join a story created by an earlier article of the same poll), then the inserts. The
+statements are built once (their lists are expanding parameters), so SQLAlchemy's compiled
+cache serves every poll without building or keying a statement again.
 """
 
 from __future__ import annotations
@@ -10,33 +12,78 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from watcher.store.schema import article, feed, story, story_band
-from watcher.store.sql import chunks
-from watcher.store.stories import WINDOW, Fingerprint, clusterable_url, words
+from watcher.store.sql import chunks, insert_plain_rows, next_ids
 from watcher.store.values import StorySource
+from watcher.stories import WINDOW, Fingerprint, StoryKeys, clusterable_url, story_keys
 
 
 @dataclass(frozen=True, slots=True)
 class StoryInput:
+    """A new article to assign. `keys`, when given, must be `story_keys(title, summary)`
+    (computed elsewhere, e.g. in a parser worker); when None they are computed here."""
+
     title: str
     summary: str
     canonical_url: str | None
+    keys: StoryKeys | None = None
 
 
 @dataclass(slots=True)
 class _Candidate:
     """A story a new article may join: stored (`story_id`) or created in this batch (`slot`)."""
 
-    fingerprint: Fingerprint | None
+    title_words: Sequence[str]
+    summary_words: Sequence[str]
     last_seen_at: dt.datetime
     story_id: int | None = None
     slot: int | None = None
+    _shingled: bool = field(default=False, init=False, repr=False)
+    _fingerprint: Fingerprint | None = field(default=None, init=False, repr=False)
+
+    @property
+    def fingerprint(self) -> Fingerprint | None:
+        # Shingled on first comparison only: most new articles share no band key with any story.
+        if not self._shingled:
+            self._fingerprint = Fingerprint.of(self.title_words, self.summary_words)
+            self._shingled = True
+        return self._fingerprint
+
+
+_BY_URL = (
+    select(article.c.canonical_url, article.c.story_id, story.c.last_seen_at)
+    .join(story, story.c.id == article.c.story_id)
+    .where(article.c.canonical_url.in_(bindparam("urls", expanding=True)))
+    .order_by(article.c.id)
+)
+_BY_BAND = (
+    select(
+        story_band.c.band_key,
+        story.c.id,
+        story.c.title_words,
+        story.c.summary_words,
+        story.c.last_seen_at,
+    )
+    .join(story, story.c.id == story_band.c.story_id)
+    .where(
+        story_band.c.band_key.in_(bindparam("keys", expanding=True)),
+        story.c.last_seen_at >= bindparam("since"),
+    )
+)
+_TOUCH = (
+    update(story)
+    .where(
+        story.c.id.in_(bindparam("ids", expanding=True)),
+        story.c.last_seen_at < bindparam("now"),
+    )
+    .values(last_seen_at=bindparam("now"))
+)
 
 
 def assign_stories(
@@ -48,38 +95,36 @@ def assign_stories(
     ingesting the same story from two feeds cannot both create it.
     """
     urls = [clusterable_url(item.canonical_url) for item in items]
-    texts = [(words(item.title), words(item.summary)) for item in items]
-    fingerprints = [Fingerprint.of(title, summary) for title, summary in texts]
-    band_keys = [sorted(set(fp.band_keys())) if fp else [] for fp in fingerprints]
+    keys = [
+        item.keys if item.keys is not None else story_keys(item.title, item.summary)
+        for item in items
+    ]
 
     by_url = _stories_by_url(connection, {url for url in urls if url})
-    by_band = _stories_by_band(connection, {key for keys in band_keys for key in keys}, now)
+    by_band = _stories_by_band(connection, {key for k in keys for key in k.band_keys}, now)
 
     chosen: list[_Candidate] = []
     created: list[int] = []  # item index of each story this batch creates, by slot
-    for index, (url, fingerprint, keys) in enumerate(
-        zip(urls, fingerprints, band_keys, strict=True)
-    ):
+    for index, (url, item_keys) in enumerate(zip(urls, keys, strict=True)):
+        own = _Candidate(item_keys.title_words, item_keys.summary_words, now)
         match = by_url.get(url) if url else None
-        if match is None and fingerprint is not None:
-            match = _most_similar(fingerprint, (c for key in keys for c in by_band[key]))
+        if match is None and item_keys.band_keys:
+            match = _most_similar(own, (c for key in item_keys.band_keys for c in by_band[key]))
         if match is None:
-            match = _Candidate(fingerprint, now, slot=len(created))
+            own.slot = len(created)
+            match = own
             created.append(index)
-            for key in keys:
-                by_band[key].append(match)
+            for key in item_keys.band_keys:
+                by_band[key].append(own)
         if url and url not in by_url:
             by_url[url] = match
         chosen.append(match)
 
-    new_ids = _insert_stories(connection, urls, texts, created, now)
+    new_ids = _insert_stories(connection, urls, keys, created, now)
     bands = [
-        {"story_id": new_ids[slot], "band_key": key}
-        for slot, index in enumerate(created)
-        for key in band_keys[index]
+        (new_ids[slot], key) for slot, index in enumerate(created) for key in keys[index].band_keys
     ]
-    if bands:
-        connection.execute(insert(story_band), bands)
+    insert_plain_rows(connection, story_band, ("story_id", "band_key"), bands)
     _touch(connection, {c.story_id for c in chosen if c.story_id is not None}, now)
 
     def outcome(index: int, candidate: _Candidate) -> tuple[int, bool]:
@@ -94,52 +139,42 @@ def assign_stories(
 def _stories_by_url(connection: Connection, urls: set[str]) -> dict[str, _Candidate]:
     found: dict[str, _Candidate] = {}
     for part in chunks(sorted(urls)):
-        rows = connection.execute(
-            select(article.c.canonical_url, article.c.story_id, story.c.last_seen_at)
-            .join(story, story.c.id == article.c.story_id)
-            .where(article.c.canonical_url.in_(part))
-            .order_by(article.c.id)
-        )
-        for row in rows:  # the latest article with the URL wins
-            found[row.canonical_url] = _Candidate(None, row.last_seen_at, story_id=row.story_id)
+        for row in connection.execute(_BY_URL, {"urls": part}):
+            # The latest article with the URL wins. Its story is joined by URL, never compared
+            # by text, so it needs no words.
+            found[row.canonical_url] = _Candidate((), (), row.last_seen_at, story_id=row.story_id)
     return found
 
 
 def _stories_by_band(
     connection: Connection, keys: set[int], now: dt.datetime
 ) -> defaultdict[int, list[_Candidate]]:
-    """Stories of the clustering window sharing a band key, with their fingerprints."""
+    """Stories of the clustering window sharing a band key, with their words."""
     by_band: defaultdict[int, list[_Candidate]] = defaultdict(list)
     stories: dict[int, _Candidate] = {}
     for part in chunks(sorted(keys)):
-        rows = connection.execute(
-            select(
-                story_band.c.band_key,
-                story.c.id,
-                story.c.title_words,
-                story.c.summary_words,
-                story.c.last_seen_at,
-            )
-            .join(story, story.c.id == story_band.c.story_id)
-            .where(story_band.c.band_key.in_(part), story.c.last_seen_at >= now - WINDOW)
-        )
-        for row in rows:
+        for row in connection.execute(_BY_BAND, {"keys": part, "since": now - WINDOW}):
             candidate = stories.get(row.id)
             if candidate is None:
-                fingerprint = Fingerprint.of(row.title_words.split(), row.summary_words.split())
-                candidate = _Candidate(fingerprint, row.last_seen_at, story_id=row.id)
+                candidate = _Candidate(
+                    row.title_words.split(),
+                    row.summary_words.split(),
+                    row.last_seen_at,
+                    story_id=row.id,
+                )
                 stories[row.id] = candidate
             by_band[row.band_key].append(candidate)
     return by_band
 
 
-def _most_similar(fingerprint: Fingerprint, candidates: Iterable[_Candidate]) -> _Candidate | None:
+def _most_similar(own: _Candidate, candidates: Iterable[_Candidate]) -> _Candidate | None:
     best: _Candidate | None = None
     best_rank: tuple[Fraction, dt.datetime] | None = None
     for candidate in candidates:
-        if candidate.fingerprint is None or not fingerprint.same_story(candidate.fingerprint):
+        fingerprint, other = own.fingerprint, candidate.fingerprint
+        if fingerprint is None or other is None or not fingerprint.same_story(other):
             continue
-        rank = (fingerprint.similarity(candidate.fingerprint), candidate.last_seen_at)
+        rank = (fingerprint.similarity(other), candidate.last_seen_at)
         if best_rank is None or rank > best_rank:
             best, best_rank = candidate, rank
     return best
@@ -148,35 +183,30 @@ def _most_similar(fingerprint: Fingerprint, candidates: Iterable[_Candidate]) ->
 def _insert_stories(
     connection: Connection,
     urls: Sequence[str | None],
-    texts: Sequence[tuple[list[str], list[str]]],
+    keys: Sequence[StoryKeys],
     created: Sequence[int],
     now: dt.datetime,
 ) -> list[int]:
-    if not created:
-        return []
+    ids = next_ids(connection, story, len(created))
     rows = [
         {
+            "id": story_id,
             "canonical_url": urls[index],
-            "title_words": " ".join(texts[index][0]),
-            "summary_words": " ".join(texts[index][1]),
+            "title_words": " ".join(keys[index].title_words),
+            "summary_words": " ".join(keys[index].summary_words),
             "first_seen_at": now,
             "last_seen_at": now,
         }
-        for index in created
+        for story_id, index in zip(ids, created, strict=True)
     ]
-    result = connection.execute(
-        insert(story).returning(story.c.id, sort_by_parameter_order=True), rows
-    )
-    return list(result.scalars())
+    if rows:
+        connection.execute(insert(story), rows)
+    return ids
 
 
 def _touch(connection: Connection, story_ids: set[int], now: dt.datetime) -> None:
     for part in chunks(sorted(story_ids)):
-        connection.execute(
-            update(story)
-            .where(story.c.id.in_(part), story.c.last_seen_at < now)
-            .values(last_seen_at=now)
-        )
+        connection.execute(_TOUCH, {"ids": part, "now": now})
 
 
 def story_sources(connection: Connection, story_id: int) -> list[StorySource]:

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from watcher.store.clustering import StoryInput, assign_stories
@@ -34,7 +34,7 @@ from watcher.store.feeds import record_fetch
 from watcher.store.locks import STORY_LOCK, serialize
 from watcher.store.queue import AlertRequest, queue_alerts
 from watcher.store.schema import article, feed, match, seen_entry
-from watcher.store.sql import chunks, insert_ignoring_conflicts
+from watcher.store.sql import chunks, insert_ignoring_conflicts, next_ids
 from watcher.store.values import (
     ALERT_KINDS,
     FetchOutcome,
@@ -47,6 +47,21 @@ from watcher.store.values import (
     StoreError,
 )
 
+# Built once, lists as expanding parameters: SQLAlchemy's compiled cache then serves every poll
+# without building and keying the statements again.
+_SEEN_KEYS = select(seen_entry.c.entry_key).where(
+    seen_entry.c.feed_id == bindparam("feed"),
+    seen_entry.c.entry_key.in_(bindparam("keys", expanding=True)),
+)
+_STILL_LISTED = (
+    update(seen_entry)
+    .where(
+        seen_entry.c.feed_id == bindparam("feed"),
+        seen_entry.c.entry_key.in_(bindparam("keys", expanding=True)),
+    )
+    .values(last_seen_at=bindparam("now"))
+)
+
 
 def filter_new(connection: Connection, feed_id: int, keys: Sequence[str]) -> NewEntries:
     primed = connection.execute(select(feed.c.primed_at).where(feed.c.id == feed_id)).first()
@@ -54,13 +69,7 @@ def filter_new(connection: Connection, feed_id: int, keys: Sequence[str]) -> New
         raise StoreError(f"feed id {feed_id} is not in the store")
     seen: set[str] = set()
     for part in chunks(list(dict.fromkeys(keys))):
-        seen.update(
-            connection.execute(
-                select(seen_entry.c.entry_key).where(
-                    seen_entry.c.feed_id == feed_id, seen_entry.c.entry_key.in_(part)
-                )
-            ).scalars()
-        )
+        seen.update(connection.execute(_SEEN_KEYS, {"feed": feed_id, "keys": part}).scalars())
     return NewEntries(frozenset(k for k in keys if k not in seen), first_poll=primed[0] is None)
 
 
@@ -109,7 +118,10 @@ def ingest(
         serialize(connection, STORY_LOCK)
         stories = assign_stories(
             connection,
-            [StoryInput(e.article.title, e.article.summary, e.canonical_url) for e in alerting],
+            [
+                StoryInput(e.article.title, e.article.summary, e.canonical_url, e.story_keys)
+                for e in alerting
+            ],
             now,
         )
         article_ids = _store_articles(connection, feed_id, alerting, stories, now)
@@ -176,8 +188,8 @@ def _mark_seen(
 ) -> set[str]:
     """Insert seen rows; return the keys that were not there. Refresh `last_seen_at` of the
     others so that retention never forgets an entry the feed still lists."""
-    statement = insert_ignoring_conflicts(connection, seen_entry, "feed_id", "entry_key").returning(
-        seen_entry.c.entry_key
+    statement = insert_ignoring_conflicts(
+        connection, seen_entry, "feed_id", "entry_key", returning=("entry_key",)
     )
     rows = [
         {"feed_id": feed_id, "entry_key": key, "first_seen_at": now, "last_seen_at": now}
@@ -186,11 +198,7 @@ def _mark_seen(
     inserted = set(connection.execute(statement, rows).scalars()) if rows else set()
     already_seen = [key for key in keys if key not in inserted]
     for part in chunks(already_seen):
-        connection.execute(
-            update(seen_entry)
-            .where(seen_entry.c.feed_id == feed_id, seen_entry.c.entry_key.in_(part))
-            .values(last_seen_at=now)
-        )
+        connection.execute(_STILL_LISTED, {"feed": feed_id, "keys": part, "now": now})
     return inserted
 
 
@@ -201,8 +209,10 @@ def _store_articles(
     stories: Sequence[tuple[int, bool]],
     now: dt.datetime,
 ) -> list[int]:
+    ids = next_ids(connection, article, len(entries))
     rows = [
         {
+            "id": article_id,
             "feed_id": feed_id,
             "entry_key": entry.entry_key,
             "story_id": story_id,
@@ -214,12 +224,10 @@ def _store_articles(
             "first_seen_at": now,
             "data": entry.article.model_dump(mode="json"),
         }
-        for entry, (story_id, _) in zip(entries, stories, strict=True)
+        for article_id, entry, (story_id, _) in zip(ids, entries, stories, strict=True)
     ]
-    result = connection.execute(
-        insert(article).returning(article.c.id, sort_by_parameter_order=True), rows
-    )
-    return list(result.scalars())
+    connection.execute(insert(article), rows)
+    return ids
 
 
 def _store_matches(connection: Connection, stored: Sequence[tuple[int, PolledEntry]]) -> None:

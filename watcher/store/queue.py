@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
 
 from watcher.store.outbox import dedup_key
@@ -88,14 +88,16 @@ def _row(request: AlertRequest, key: str, now: dt.datetime) -> dict[str, object]
     }
 
 
+# Built once, the list an expanding parameter: the compiled cache serves every poll.
+_QUEUED_KEYS = select(alert.c.dedup_key).where(
+    alert.c.dedup_key.in_(bindparam("keys", expanding=True))
+)
+
+
 def _queued_keys(connection: Connection, keys: Sequence[str]) -> set[str]:
     found: set[str] = set()
     for part in chunks(sorted(set(keys))):
-        found.update(
-            connection.execute(
-                select(alert.c.dedup_key).where(alert.c.dedup_key.in_(part))
-            ).scalars()
-        )
+        found.update(connection.execute(_QUEUED_KEYS, {"keys": part}).scalars())
     return found
 
 
@@ -127,8 +129,8 @@ def _insert(connection: Connection, rows: Sequence[dict[str, object]]) -> dict[s
     """Insert with `ON CONFLICT (dedup_key) DO NOTHING`; the ids of the rows that went in."""
     if not rows:
         return {}
-    statement = insert_ignoring_conflicts(connection, alert, "dedup_key").returning(
-        alert.c.dedup_key, alert.c.id
+    statement = insert_ignoring_conflicts(
+        connection, alert, "dedup_key", returning=("dedup_key", "id")
     )
     inserted = {row.dedup_key: row.id for row in connection.execute(statement, rows)}
     return inserted

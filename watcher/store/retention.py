@@ -21,8 +21,8 @@ from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.engine import Connection
 
 from watcher.store.schema import alert, article, feed, seen_entry, story, story_band
-from watcher.store.stories import WINDOW as stories_window
 from watcher.store.values import PruneResult, StoreError
+from watcher.stories import WINDOW as stories_window
 
 
 def prune(connection: Connection, now: dt.datetime, keep_days: float) -> PruneResult:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from watcher.article import Article
+from watcher.stories import StoryKeys
 
 AlertKind = Literal["immediate", "digest"]
 AlertStatus = Literal["pending", "sent", "dead"]
@@ -140,7 +141,9 @@ class PolledEntry:
 
     `canonical_url` clusters stories across feeds (None: the entry has no usable link).
     `matches` and `alerts` only matter when the entry turns out to be new; pass them empty for
-    entries `filter_new` reported as seen.
+    entries `filter_new` reported as seen. `story_keys`, when given, must be
+    `story_keys(article.title, article.summary)`, computed ahead (in a parser worker, say) so that
+    ingest skips the costly part of story clustering; None: ingest computes them.
     """
 
     entry_key: str
@@ -148,6 +151,7 @@ class PolledEntry:
     canonical_url: str | None = None
     matches: Sequence[MatchLike] = ()
     alerts: Sequence[AlertSpec] = ()
+    story_keys: StoryKeys | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,9 @@ texts share a band key with probability 1 − (1 − J⁴)¹⁶: 0.9998 at J = 0
 J = 0.9, about 0.03 at J = 0.2. So an index lookup of 16 keys finds the near-identical stories
 (missing one at the threshold about once in 5,000) whatever words are common in the news, and a
 full Jaccard check then confirms each candidate.
+
+`story_keys` does the costly part (folding, hashing) from the text alone, so a parser worker
+process can run it and hand the store plain data.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from urllib.parse import urlsplit
@@ -35,6 +39,14 @@ ROWS_PER_BAND = 4
 # hash functions, computed in one C call instead of 64 Python multiplications. (Sixteen bits
 # per lane are plenty: a band is four lanes, and every candidate is checked exactly.)
 _LANES = struct.Struct(f"<{BANDS * ROWS_PER_BAND}H")
+_BAND = struct.Struct(f"<{ROWS_PER_BAND + 1}H")
+# The lane-wise minimum over all shingles is taken on Python integers used as vector registers
+# (SWAR), a few big-integer operations per shingle instead of 64 Python comparisons: even and
+# odd lanes go apart, each lane alone in a 32-bit slot, so that the slot's bit 16 is free to
+# catch the comparison (a + 2¹⁶ − b has it set exactly when a ≥ b, and never borrows from the
+# next slot).
+_SLOTS = int.from_bytes(b"\xff\xff\x00\x00" * (_LANES.size // 4), "little")
+_SPARE = int.from_bytes(b"\x00\x00\x01\x00" * (_LANES.size // 4), "little")
 
 
 def words(text: str) -> list[str]:
@@ -42,7 +54,7 @@ def words(text: str) -> list[str]:
     return tokenize(fold_plain(text)).words
 
 
-def shingles(text_words: list[str]) -> frozenset[str]:
+def shingles(text_words: Sequence[str]) -> frozenset[str]:
     """The sets of adjacent word pairs (single words when the text has only one)."""
     if len(text_words) < SHINGLE_SIZE:
         return frozenset(text_words)
@@ -59,7 +71,7 @@ class Fingerprint:
     shingles: frozenset[str]
 
     @classmethod
-    def of(cls, title_words: list[str], summary_words: list[str]) -> Fingerprint | None:
+    def of(cls, title_words: Sequence[str], summary_words: Sequence[str]) -> Fingerprint | None:
         """None when the text is too short to tell stories apart."""
         if len(title_words) + len(summary_words) < MIN_WORDS:
             return None
@@ -71,16 +83,18 @@ class Fingerprint:
 
     def band_keys(self) -> list[int]:
         """The LSH keys to index and to look up: similar fingerprints share one (see above)."""
-        lanes = (
-            _LANES.unpack(hashlib.shake_128(s.encode()).digest(_LANES.size)) for s in self.shingles
-        )
-        minhashes = list(map(min, zip(*lanes, strict=True)))
+        even = odd = _SLOTS  # every lane at its largest value
+        for shingle in self.shingles:
+            lanes = int.from_bytes(
+                hashlib.shake_128(shingle.encode()).digest(_LANES.size), "little"
+            )
+            even = _slot_minimum(even, lanes & _SLOTS)
+            odd = _slot_minimum(odd, lanes >> 16 & _SLOTS)
+        minhashes = _LANES.unpack((even | odd << 16).to_bytes(_LANES.size, "little"))
         keys = []
         for band in range(BANDS):
             rows = minhashes[band * ROWS_PER_BAND : (band + 1) * ROWS_PER_BAND]
-            digest = hashlib.blake2b(
-                struct.pack(f"<{ROWS_PER_BAND + 1}H", band, *rows), digest_size=8
-            )
+            digest = hashlib.blake2b(_BAND.pack(band, *rows), digest_size=8)
             keys.append(int.from_bytes(digest.digest(), "big", signed=True))
         return keys
 
@@ -90,6 +104,31 @@ class Fingerprint:
 
     def same_story(self, other: Fingerprint) -> bool:
         return self.similarity(other) >= SIMILARITY
+
+
+def _slot_minimum(a: int, b: int) -> int:
+    """The minimum of each 32-bit slot of `a` and `b` (values below 2¹⁶; see `_SLOTS`)."""
+    a_not_less = ((a | _SPARE) - b & _SPARE) >> 16
+    return a ^ (a ^ b) & a_not_less * 0xFFFF
+
+
+@dataclass(frozen=True, slots=True)
+class StoryKeys:
+    """What the store needs to cluster an article, as plain picklable data: the folded words of
+    its title and summary, and the sorted unique band keys of their fingerprint (empty when the
+    text is too short to cluster)."""
+
+    title_words: tuple[str, ...]
+    summary_words: tuple[str, ...]
+    band_keys: tuple[int, ...]
+
+
+def story_keys(title: str, summary: str) -> StoryKeys:
+    """The story keys of an article's title and summary (pure: safe in a worker process)."""
+    title_words, summary_words = words(title), words(summary)
+    fingerprint = Fingerprint.of(title_words, summary_words)
+    band_keys = sorted(set(fingerprint.band_keys())) if fingerprint else []
+    return StoryKeys(tuple(title_words), tuple(summary_words), tuple(band_keys))
 
 
 def clusterable_url(canonical_url: str | None) -> str | None:

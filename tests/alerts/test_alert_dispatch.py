@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import io
 import logging
-import socket
 from functools import partial
 
 import apprise
 import pytest
 
-from tests.alerts.conftest import Mailbox, Webhook, free_port, wait_for
+from tests.support.mail import Mailbox
+from tests.support.sockets import SilentServer, free_port
+from tests.support.waiting import wait_for
+from tests.support.webhook import Webhook
 from watcher.alerts import dispatch
 from watcher.alerts.compose import Message, compose_alert
 from watcher.alerts.dispatch import check_notifier, deliver
@@ -27,14 +29,12 @@ async def test_webhook_receives_title_and_markdown_body(
     assert delivery.ok, delivery.error
     assert delivery.results[0].service == f"{notifier_name}#1"
     assert delivery.results[0].kind == "JSON"
-    assert wait_for(lambda: webhook.received)
-    sent = webhook.received[0]
-    assert sent["path"] == "/hook"
-    assert sent["json"]["title"] == (
-        "[HIGH] Border security — Patrols double along the northern frontier"
-    )
-    assert "**border crossings**" in sent["json"]["message"]
-    assert "<https://news.example/world/patrols>" in sent["json"]["message"]
+    assert wait_for(lambda: webhook.posts)
+    sent = webhook.posts[0]
+    assert sent.path == "/hook"
+    assert sent.title == "[HIGH] Border security — Patrols double along the northern frontier"
+    assert "**border crossings**" in sent.message
+    assert "<https://news.example/world/patrols>" in sent.message
 
 
 async def test_format_setting_overrides_the_channel_default(
@@ -45,8 +45,8 @@ async def test_format_setting_overrides_the_channel_default(
     delivery = await deliver(notifier_name, settings, partial(compose_alert, payload))
 
     assert delivery.ok, delivery.error
-    assert wait_for(lambda: webhook.received)
-    assert "«border crossings»" in webhook.received[0]["json"]["message"]
+    assert wait_for(lambda: webhook.posts)
+    assert "«border crossings»" in webhook.posts[0].message
 
 
 async def test_smtp_server_down_fails_with_a_reason_and_no_secret(
@@ -99,7 +99,7 @@ async def test_retry_sends_only_to_the_services_named(
 
     assert delivery.ok, delivery.error
     assert [r.service for r in delivery.results] == [f"{notifier_name}#2"]
-    assert wait_for(lambda: webhook.received)
+    assert wait_for(lambda: webhook.posts)
     assert smtp_server.received == []
 
 
@@ -125,7 +125,7 @@ async def test_missing_secret_and_bad_url_fail_only_their_own_destination(
     assert [r.ok for r in delivery.results] == [False, False, True]
     assert "${NO_SUCH_SECRET_FOR_TESTS}" in delivery.results[0].error
     assert "not a valid apprise URL" in delivery.results[1].error
-    assert wait_for(lambda: webhook.received)
+    assert wait_for(lambda: webhook.posts)
     problems = check_notifier(notifier_name, settings)
     assert len(problems) == 2
     assert all(p.startswith(f"notifier '{notifier_name}': {notifier_name}#") for p in problems)
@@ -153,8 +153,8 @@ async def test_notify_test_reports_each_service(
     delivery = await dispatch.test_notifier(notifier_name, settings)
 
     assert [r.status for r in delivery.results] == ["sent", "failed", "sent"]
-    assert wait_for(lambda: webhook.received and smtp_server.received)
-    assert webhook.received[0]["json"]["title"] == f"[TEST] watcher notifier '{notifier_name}'"
+    assert wait_for(lambda: webhook.posts and smtp_server.received)
+    assert webhook.posts[0].title == f"[TEST] watcher notifier '{notifier_name}'"
     assert smtp_server.received[0]["Subject"] == f"[TEST] watcher notifier '{notifier_name}'"
 
 
@@ -213,20 +213,16 @@ def test_tokens_apprise_hides_are_scrubbed_from_any_error_text():
 
 
 async def test_a_silent_server_times_out(notifier_name: str, payload):
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen()
-    port = silent.getsockname()[1]
-    url = f"mailto://127.0.0.1:{port}?from=a@watcher.test&to=b@example.test&mode=insecure"
-    try:
+    with SilentServer() as silent:
+        url = (
+            f"mailto://127.0.0.1:{silent.port}?from=a@watcher.test&to=b@example.test&mode=insecure"
+        )
         delivery = await deliver(
             notifier_name,
             NotifierSettings(urls=[url]),
             partial(compose_alert, payload),
             timeout=1,
         )
-    finally:
-        silent.close()
 
     assert not delivery.ok
     assert delivery.results[0].status == "timeout"
@@ -243,8 +239,8 @@ async def test_one_ready_message_goes_to_every_destination_as_it_is(
     delivery = await deliver(notifier_name, settings, message, stream=out)
 
     assert delivery.ok, delivery.error
-    assert wait_for(lambda: webhook.received)
-    assert webhook.received[0]["json"]["message"] == "*as is*"
+    assert wait_for(lambda: webhook.posts)
+    assert webhook.posts[0].message == "*as is*"
     assert out.getvalue() == "Hello\n*as is*\n\n"
 
 

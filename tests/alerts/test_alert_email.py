@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from functools import partial
 
-from tests.alerts.conftest import Mailbox, make_payload, wait_for
+from tests.alerts.conftest import make_payload
+from tests.support.mail import Mailbox, email_parts
+from tests.support.waiting import wait_for
 from watcher.alerts.compose import compose_alert, compose_digest
 from watcher.alerts.dispatch import deliver
 from watcher.config import NotifierSettings
-
-
-def parts(message) -> dict[str, str]:
-    return {
-        part.get_content_type(): part.get_content()
-        for part in message.walk()
-        if not part.is_multipart()
-    }
 
 
 async def test_alert_email_has_subject_link_and_highlighted_words(
@@ -32,7 +26,7 @@ async def test_alert_email_has_subject_link_and_highlighted_words(
     email = smtp_server.received[0]
     assert email["Subject"] == '[HIGH] Border security — Patrols <script>alert("x")</script> double'
     assert email["To"] == "desk@example.test"
-    body = parts(email)
+    body = email_parts(email)
     html, text = body["text/html"], body["text/plain"]
     assert '<a href="https://news.example/world/patrols">' in html
     assert "<mark><strong>border crossings</strong></mark>" in html
@@ -57,5 +51,5 @@ async def test_digest_email_groups_alerts_by_rule(smtp_server: Mailbox, notifier
     assert email["Subject"] == (
         f"[CRITICAL] watcher digest for {notifier_name} — 2 alerts, daily 08:00"
     )
-    html = parts(email)["text/html"]
+    html = email_parts(email)["text/html"]
     assert html.index("Port closures") < html.index("Border security")

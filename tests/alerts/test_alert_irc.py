@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from functools import partial
 
-from tests.alerts.conftest import IrcListener, make_payload, wait_for
+from tests.alerts.conftest import make_payload
+from tests.support.irc import IrcListener
+from tests.support.waiting import wait_for
 from watcher.alerts.compose import compose_alert, compose_digest
 from watcher.alerts.dispatch import deliver
 from watcher.config import NotifierSettings

@@ -52,7 +52,7 @@ import watcher as watcher_package
 from watcher.config import load_settings
 from watcher.feeds.fetch import Fetcher
 from watcher.matching import load_ruleset
-from watcher.poller import Poller, PollReport
+from watcher.poller import Poller, PollReport, poll_every_feed
 from watcher.runtime import http_limits, parser_pool
 from watcher.store import Store
 
@@ -160,22 +160,7 @@ class Watcher:
             CpuUse(os.getpid(), self.exclude) as cpu,
         ):
             started = time.perf_counter()
-            far = dt.datetime.now(dt.UTC) + dt.timedelta(days=3650)
-            rows = await asyncio.to_thread(
-                self.store.claim_due_feeds,
-                self.owner,
-                dt.datetime.now(dt.UTC),
-                limit=100_000,
-                lease_seconds=self.settings.poll.lease.total_seconds(),
-                due_by=far,
-            )
-            slots = asyncio.Semaphore(self.settings.http.concurrency)
-
-            async def one(row):
-                async with slots:
-                    return await poller.poll(row)
-
-            reports = await asyncio.gather(*(one(row) for row in rows))
+            reports = await poll_every_feed(self.store, self.owner, self.settings, poller.poll)
             seconds = time.perf_counter() - started
         return CycleResult(seconds, sampler.peak, list(reports), cpu, sampler.breakdown())
 

@@ -34,7 +34,7 @@ from watcher.alerts.timing import digest_trigger
 from watcher.config import ConfigError, Settings, load_settings
 from watcher.feeds.fetch import Fetcher, quiet_noisy_loggers
 from watcher.matching import LoadedRuleSet, load_ruleset
-from watcher.poller import Poller, PollReport
+from watcher.poller import Poller, PollReport, poll_every_feed
 from watcher.runtime import http_limits, parser_pool
 from watcher.sdnotify import Notifier
 from watcher.store import Store
@@ -123,22 +123,7 @@ class Daemon:
 
     async def _cycle(self) -> None:
         """Poll every configured feed now, then deliver what is due (`--once`)."""
-        far = dt.datetime.now(dt.UTC) + dt.timedelta(days=3650)
-        rows = await asyncio.to_thread(
-            self.store.claim_due_feeds,
-            self.owner,
-            dt.datetime.now(dt.UTC),
-            limit=100_000,
-            lease_seconds=self.settings.poll.lease.total_seconds(),
-            due_by=far,
-        )
-        slots = asyncio.Semaphore(self.settings.http.concurrency)
-
-        async def one(row):
-            async with slots:
-                return await self._poll(row)
-
-        await asyncio.gather(*(one(row) for row in rows))
+        await poll_every_feed(self.store, self.owner, self.settings, self._poll)
         if not self.dry_run:
             await self._deliver()
 

@@ -10,7 +10,9 @@ import asyncio
 import datetime as dt
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from watcher.alerts.payload import build_payload
 from watcher.config import FeedSettings, Settings
@@ -34,6 +36,7 @@ from watcher.store import (
 )
 from watcher.store.group_commit import FetchRecorder
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
@@ -246,6 +249,32 @@ class Poller:
             validators=validators,
             moved_to=fetch.permanent_redirect_to,
         )
+
+
+async def poll_every_feed(
+    store: Store,
+    owner: str,
+    settings: Settings,
+    poll: Callable[[FeedRow], Awaitable[T]],
+) -> list[T]:
+    """Claim every active feed, due or not, and poll them all, `http.concurrency` at a time
+    (`watcher run --once`, `watcher poll`)."""
+    now = dt.datetime.now(dt.UTC)
+    rows = await asyncio.to_thread(
+        store.claim_due_feeds,
+        owner,
+        now,
+        limit=100_000,
+        lease_seconds=settings.poll.lease.total_seconds(),
+        due_by=now + dt.timedelta(days=3650),
+    )
+    slots = asyncio.Semaphore(settings.http.concurrency)
+
+    async def one(row: FeedRow) -> T:
+        async with slots:
+            return await poll(row)
+
+    return list(await asyncio.gather(*(one(row) for row in rows)))
 
 
 def on_grid(

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import Stemmer
 
@@ -80,10 +82,11 @@ class FoldedText:
 
     original: str
     folded: str
-    anchors: list[int] = field(default_factory=list)
-    origins: list[int] = field(default_factory=list)
-    widths: list[int] = field(default_factory=list)
-    linear: list[bool] = field(default_factory=list)
+    # Empty (and shared: no lists to allocate) when every offset maps to itself.
+    anchors: Sequence[int] = ()
+    origins: Sequence[int] = ()
+    widths: Sequence[int] = ()
+    linear: Sequence[bool] = ()
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """The original offsets of the folded slice `[start, end)`."""
@@ -110,7 +113,10 @@ def fold(text: str) -> FoldedText:
     if text.isascii():
         return FoldedText(text, text.lower())
     pieces: list[str] = []
-    result = FoldedText(text, "")
+    anchors: list[int] = []
+    origins: list[int] = []
+    widths: list[int] = []
+    linears: list[bool] = []
     folded_len = 0
     cursor = 0
 
@@ -118,10 +124,10 @@ def fold(text: str) -> FoldedText:
         nonlocal folded_len
         if not piece:
             return
-        result.anchors.append(folded_len)
-        result.origins.append(origin)
-        result.widths.append(width)
-        result.linear.append(linear)
+        anchors.append(folded_len)
+        origins.append(origin)
+        widths.append(width)
+        linears.append(linear)
         pieces.append(piece)
         folded_len += len(piece)
 
@@ -135,8 +141,7 @@ def fold(text: str) -> FoldedText:
         cursor = end
     if cursor < len(text):
         add(text[cursor:].lower(), cursor, len(text) - cursor, True)
-    result.folded = "".join(pieces)
-    return result
+    return FoldedText(text, "".join(pieces), anchors, origins, widths, linears)
 
 
 def fold_plain(text: str) -> str:
@@ -146,69 +151,134 @@ def fold_plain(text: str) -> str:
 
 @dataclass(slots=True)
 class Tokens:
-    """The words of folded text, the separators after them, and (on demand) their spans.
+    """The words of folded text, whether the separator after each one joins it to the next,
+    and (on demand) their spans.
 
     `heads` holds the part before an inner apostrophe (`hay'at` → `hay`, `ankara'ya` →
-    `ankara`) by word index. `separators[i]` is what stands between word i and word i+1.
+    `ankara`) by word index. `raw` holds the words as written (apostrophes kept).
     """
 
     folded: str
     words: list[str]
-    separators: list[str]
     heads: dict[int, str]
     raw: list[str]
-    leading: int = 0
+    # What stands between word i and word i+1, when tokenizing found it anyway; most texts
+    # only need their words, so ASCII text finds its separators when first asked (`joining`).
+    separators: list[str] | None = None
+    _joining: list[bool] | None = None
     _spans: list[tuple[int, int]] | None = None
 
     def __len__(self) -> int:
         return len(self.words)
 
+    @property
+    def joining(self) -> list[bool]:
+        """For each word but the last, whether it also reads as one with the next."""
+        if self._joining is None:
+            if self.separators is None and "'" in self.folded:
+                # ASCII text with apostrophes: the separators as `WORD` finds them.
+                pairs = WORD.findall(self.folded)
+                self.separators = [separator for _, separator in pairs[:-1]]
+            if self.separators is None:
+                self._joining = _ascii_joining(self.folded, len(self.words))
+            else:
+                self._joining = list(map(JOINING_SEPARATORS.__contains__, self.separators))
+        return self._joining
+
     def joins(self, i: int) -> bool:
         """Whether words i and i+1 also read as one compound (`air strikes` → `airstrikes`)."""
-        return i < len(self.separators) and self.separators[i] in JOINING_SEPARATORS
+        joining = self.joining
+        return i < len(joining) and joining[i]
 
     @property
     def joinable(self) -> list[int]:
-        return [i for i, sep in enumerate(self.separators) if sep in JOINING_SEPARATORS]
+        return list(itertools.compress(itertools.count(), self.joining))
 
     def spans(self) -> list[tuple[int, int]]:
         if self._spans is None:
             spans = []
-            offset = self.leading
-            for word, separator in zip(self.raw, [*self.separators, ""], strict=False):
-                spans.append((offset, offset + len(word)))
-                offset += len(word) + len(separator)
+            end = 0
+            find = self.folded.find
+            for word in self.raw:
+                # Separators hold no letters or digits, so the word's next occurrence is it.
+                start = find(word, end)
+                end = start + len(word)
+                spans.append((start, end))
             self._spans = spans
         return self._spans
 
 
 _SEPARATORS = re.compile(r"([\W_]+)")
+# ASCII letters and digits are word characters (`[^\W_]`); any other ASCII byte separates words.
+_ASCII_WORD = frozenset(c for c in range(128) if chr(c).isalnum())
+_ASCII_WORD_BYTES = bytes(c if c in _ASCII_WORD else 32 for c in range(256))
+# The same with the apostrophe kept, for words like `hay'at`.
+_ASCII_WORD_APOSTROPHE_BYTES = bytes(
+    c if c in _ASCII_WORD or c == ord("'") else 32 for c in range(256)
+)
+# The separators of ASCII text, found in C: letters and digits become spaces, every other
+# byte gets its top bit set (so that none is whitespace), and splitting yields the runs.
+_ASCII_SEPARATOR_BYTES = bytes(32 if c in _ASCII_WORD else c | 0x80 for c in range(256))
+_SHIFTED_JOINING = frozenset(
+    s.encode("ascii").translate(_ASCII_SEPARATOR_BYTES) for s in JOINING_SEPARATORS
+)
+
+
+def _ascii_joining(folded: str, words: int) -> list[bool]:
+    """`Tokens.joining` of ASCII text with `words` words."""
+    runs = folded.encode("ascii").translate(_ASCII_SEPARATOR_BYTES).split()
+    if folded and not folded[0].isalnum():
+        del runs[0]  # what stands before the first word
+    return list(map(_SHIFTED_JOINING.__contains__, runs[: max(words - 1, 0)]))
+
+
+def _split(folded: str) -> tuple[list[str], list[str]]:
+    """The words of folded text and the separators between them."""
+    parts = _SEPARATORS.split(folded)
+    raw = parts[0::2]
+    separators = parts[1::2]
+    if raw and not raw[0]:
+        del raw[0]
+        if separators:
+            del separators[0]
+    if raw and not raw[-1]:
+        raw.pop()
+    del separators[max(len(raw) - 1, 0) :]
+    return raw, separators
 
 
 def tokenize(folded: str) -> Tokens:
     """Split folded text into words: hyphens, slashes and spaces split (and join) words; a
     possessive `'s` is dropped; an inner apostrophe keeps the joined word and its head."""
+    if folded.isascii():
+        # The same words as the regular expressions below, several times faster: a few
+        # passes in C instead of a regex.
+        if "'" in folded:
+            return _with_apostrophes(folded, _ascii_apostrophe_words(folded))
+        words = folded.encode("ascii").translate(_ASCII_WORD_BYTES).decode("ascii").split()
+        return Tokens(folded, words, {}, words)
     if "'" in folded:
-        return _tokenize_apostrophes(folded)
-    parts = _SEPARATORS.split(folded)
-    raw = parts[0::2]
-    separators = parts[1::2]
-    leading = 0
-    if raw and not raw[0]:
-        del raw[0]
-        if separators:
-            leading = len(separators.pop(0))
-    if raw and not raw[-1]:
-        raw.pop()
-    del separators[max(len(raw) - 1, 0) :]
-    return Tokens(folded, raw, separators, {}, raw, leading)
+        pairs = WORD.findall(folded)
+        raw = [word for word, _ in pairs]
+        return _with_apostrophes(folded, raw, [separator for _, separator in pairs[:-1]])
+    raw, separators = _split(folded)
+    return Tokens(folded, raw, {}, raw, separators)
 
 
-def _tokenize_apostrophes(folded: str) -> Tokens:
-    pairs = WORD.findall(folded)
-    raw = [word for word, _ in pairs]
-    separators = [separator for _, separator in pairs[:-1]]
-    first = WORD.search(folded)
+def _ascii_apostrophe_words(folded: str) -> list[str]:
+    """The words `WORD` finds in ASCII text: runs of letters and digits joined by single
+    apostrophes (`hay'at`); a leading, trailing or doubled apostrophe separates."""
+    raw = []
+    chunks = folded.encode("ascii").translate(_ASCII_WORD_APOSTROPHE_BYTES).decode("ascii")
+    for chunk in chunks.split():
+        if "'" in chunk:
+            raw.extend(part.strip("'") for part in chunk.split("''") if part.strip("'"))
+        else:
+            raw.append(chunk)
+    return raw
+
+
+def _with_apostrophes(folded: str, raw: list[str], separators: list[str] | None = None) -> Tokens:
     words = list(raw)
     heads: dict[int, str] = {}
     for i, word in enumerate(words):
@@ -219,7 +289,7 @@ def _tokenize_apostrophes(folded: str) -> Tokens:
                 heads[i] = word.split("'", 1)[0]
                 word = word.replace("'", "")
             words[i] = word
-    return Tokens(folded, words, separators, heads, raw, first.start() if first else 0)
+    return Tokens(folded, words, heads, raw, separators)
 
 
 # British spellings fold to American ones so that TRT's `stabilise` meets `stabilize`; only

@@ -1,4 +1,4 @@
-"""All rules → one index (DESIGN §5 "Speed"): term → postings of rule groups, prefixes by 3 letters.
+"""All rules → one index (DESIGN §5 "Speed"): term → postings of rule groups, prefix → postings.
 
 A rule becomes a candidate for an article only when every one of its required groups has a
 key in the article (the counting filter of research/rules.md §4.3); only candidates are then
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import re2
 
 from watcher.matching import query as q
-from watcher.matching.document import CompoundFilter
+from watcher.matching.document import CompoundFilter, Lexicon
 from watcher.matching.nodes import (
     AllOf,
     AnyOf,
@@ -52,7 +52,8 @@ class RuleSet:
 
     rules: list[CompiledRule] = field(default_factory=list)
     form_postings: dict[str | None, dict[str, list[tuple[int, int]]]] = field(default_factory=dict)
-    prefix_postings: dict[str, list[tuple[str, int, int]]] = field(default_factory=dict)
+    prefix_postings: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    lexicon: Lexicon = field(default_factory=lambda: Lexicon((), {}, ()))
     full_masks: list[int] = field(default_factory=list)
     any_masks: list[tuple[int, ...]] = field(default_factory=list)
     always: list[int] = field(default_factory=list)
@@ -315,12 +316,30 @@ def compound_filters(compiled: list[CompiledRule]) -> dict[str | None, CompoundF
     return {language: CompoundFilter.of(words) for language, words in by_language.items()}
 
 
+def lexicon(compiled: list[CompiledRule], compounds: dict[str | None, CompoundFilter]) -> Lexicon:
+    """Every word of every query (not only the indexed ones), as the lexicon needs them."""
+    prefixes: list[str] = []
+    stems: dict[str, list[str]] = defaultdict(list)
+    words: list[str] = [first for f in compounds.values() for first in f.follows]
+    for rule in compiled:
+        for node in (*rule.all, *rule.any, *rule.none):
+            for matcher in _matchers(node):
+                if matcher.kind == "prefix":
+                    prefixes.append(matcher.value)
+                elif matcher.kind == "form" and matcher.language is not None:
+                    stems[matcher.language].append(matcher.value)
+                else:  # an exact or case-sensitive word: the folded word itself
+                    words.append(matcher.value)
+    return Lexicon(prefixes, stems, words)
+
+
 def build_index(compiled: list[CompiledRule]) -> RuleSet:
-    ruleset = RuleSet(rules=compiled, compounds=compound_filters(compiled))
+    compounds = compound_filters(compiled)
+    ruleset = RuleSet(rules=compiled, compounds=compounds, lexicon=lexicon(compiled, compounds))
     form_postings: dict[str | None, dict[str, list[tuple[int, int]]]] = defaultdict(
         lambda: defaultdict(list)
     )
-    prefix_postings: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
+    prefix_postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for index, rule in enumerate(compiled):
         if not rule.rule.enabled:
             ruleset.full_masks.append(-1)
@@ -349,7 +368,7 @@ def build_index(compiled: list[CompiledRule]) -> RuleSet:
             bit = 1 << bit_index
             for key in group:
                 if key[0] == "prefix":
-                    prefix_postings[key[1][:3]].append((key[1], index, bit))
+                    prefix_postings[key[1]].append((index, bit))
                 else:
                     form_postings[key[1]][key[2]].append((index, bit))
     ruleset.form_postings = {lang: dict(p) for lang, p in form_postings.items()}

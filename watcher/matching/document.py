@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from watcher.article import QUERY_FIELDS, Article
@@ -102,8 +104,8 @@ class FieldText:
         if cached is None:
             layout = self._layout.get(language)
             if layout is None:
-                joinables, stems = read_forms([self], language)
-                layout = (stems, 0, joinables[0])
+                joinable = self.tokens.joinable
+                layout = (read_forms([self], language, [joinable]), 0, joinable)
             cached = self._forms[language] = _slice_forms(self, *layout)
         return cached
 
@@ -148,58 +150,148 @@ class CompoundFilter:
     such pairs are joined; nearly every other pair of adjacent words costs nothing.
     """
 
-    starts: frozenset[str]
+    # For each start of a query word (its first two letters or more), what the next word's
+    # first two letters (or the whole next word, when it has one letter) may be for the
+    # pair to read as a longer start: `air` → {`st`, …} for `airstrikes`.
+    follows: dict[str, frozenset[str]]
 
     @classmethod
     def of(cls, words: list[str]) -> CompoundFilter:
-        return cls(frozenset(w[:k] for w in words for k in range(2, len(w) + 1)))
+        starts = frozenset(w[:k] for w in words for k in range(2, len(w) + 1))
+        follows: dict[str, set[str]] = {}
+        for start in starts:
+            for k in (1, 2):
+                if len(start) - k >= 2:
+                    follows.setdefault(start[:-k], set()).add(start[-k:])
+        return cls({first: frozenset(nexts) for first, nexts in follows.items()})
 
-    def compounds(self, tokens: Tokens) -> list[int]:
-        """Indexes i where words i and i+1 read as a compound some query word may start with."""
-        words = tokens.words
-        hits = self.starts.intersection(words)
-        if not hits:
-            return []
-        last = len(words) - 1
-        starts = self.starts
-        return sorted(
-            i
-            for word in hits
-            for i in _indexes(words, word)
-            if i < last and (word + words[i + 1][:2]) in starts and tokens.joins(i)
+    def compounds(self, texts: list[Tokens], distinct: set[str]) -> list[list[int]]:
+        """For each text, the indexes i where words i and i+1 read as a compound some query
+        word may start with (`distinct`: every word of the texts). The texts are searched as
+        one list: a few calls into C instead of a Python loop per text."""
+        follows = self.follows
+        found: list[list[int]] = [[] for _ in texts]
+        # Only starts that some longer start continues can begin a compound.
+        if follows.keys().isdisjoint(distinct):
+            return found
+        words = list(itertools.chain.from_iterable(tokens.words for tokens in texts))
+        hits = itertools.compress(itertools.count(), map(follows.__contains__, words))
+        ends = list(itertools.accumulate(len(tokens.words) for tokens in texts))
+        for i in hits:
+            if i + 1 < len(words) and words[i + 1][:2] in follows[words[i]]:
+                text = bisect.bisect_right(ends, i)
+                local = i - (ends[text - 1] if text else 0)
+                tokens = texts[text]
+                if local + 1 < len(tokens.words) and tokens.joins(local):
+                    found[text].append(local)
+        return found
+
+
+NO_COMPOUNDS = CompoundFilter({})
+
+
+@dataclass(frozen=True, slots=True)
+class Meaning:
+    """What the words of a document are to a rule set: the words that mean something to it,
+    the query prefixes (`return*`) they start, and per language the stems they have that some
+    query looks for."""
+
+    words: set[str]
+    prefixes: set[str]
+    stems: dict[str, set[str]]
+
+
+# What one word is to a rule set: the query prefixes it starts, its (language, stem) pairs.
+_Sense = tuple[tuple[str, ...], tuple[tuple[str, str], ...]]
+
+
+class Lexicon:
+    """What each word of the news is to a rule set (see `Meaning`), remembered per word.
+
+    A word means something when it starts a query prefix, has a stem some query looks for,
+    or is one of `words` (exact query words, the first words of compounds). News vocabulary
+    repeats, so before long nearly every word of an article is known to mean nothing, and a
+    lookup in C skips it.
+    """
+
+    # Past this many remembered words (rare words pile up), memory starts afresh.
+    LIMIT = 200_000
+
+    def __init__(
+        self, prefixes: Iterable[str], stems: dict[str, Iterable[str]], words: Iterable[str]
+    ) -> None:
+        by_three: dict[str, list[str]] = {}
+        for prefix in sorted(set(prefixes)):  # a query prefix has at least 3 letters
+            by_three.setdefault(prefix[:3], []).append(prefix)
+        self._by_three = by_three
+        # Only languages whose stems depend on the folded word alone.
+        self._stems = {
+            language: frozenset(values)
+            for language, values in stems.items()
+            if language not in STEM_BEFORE_FOLD
+        }
+        self._words = frozenset(words)
+        self._known: dict[str, _Sense] = {}
+        self._inert: set[str] = set()
+
+    def __getstate__(self) -> dict[str, object]:
+        # Rule sets travel to parser workers: the memory of words stays in each process.
+        return {**self.__dict__, "_known": {}, "_inert": set()}
+
+    def read(self, words: Iterable[str]) -> Meaning:
+        meaning = Meaning(set(), set(), {language: set() for language in self._stems})
+        if len(self._known) + len(self._inert) > self.LIMIT:
+            self._known.clear()
+            self._inert.clear()
+        for word in set(itertools.filterfalse(self._inert.__contains__, words)):
+            sense = self._known.get(word)
+            if sense is None:
+                sense = self._learn(word)
+                if sense is None:
+                    continue
+            meaning.words.add(word)
+            prefixes, stems = sense
+            meaning.prefixes.update(prefixes)
+            for language, stem in stems:
+                meaning.stems[language].add(stem)
+        return meaning
+
+    def _learn(self, word: str) -> _Sense | None:
+        prefixes = tuple(p for p in self._by_three.get(word[:3], ()) if word.startswith(p))
+        stems = tuple(
+            (language, stem)
+            for language, wanted in self._stems.items()
+            if (stem := stem_words([word], language)[0]) in wanted
         )
-
-
-NO_COMPOUNDS = CompoundFilter(frozenset())
+        if not prefixes and not stems and word not in self._words:
+            self._inert.add(word)
+            return None
+        self._known[word] = (prefixes, stems)
+        return prefixes, stems
 
 
 def read_forms(
-    texts: list[FieldText], language: str | None, compounds: CompoundFilter | None = None
-) -> tuple[list[list[int]], list[str]]:
-    """The forms of several texts in one language, stemmed in one batch: for each text the
-    compounds it reads (word indexes), and every form of every text in order (words, then
-    compounds, then heads, text after text) — see `_slice_forms`."""
+    texts: list[FieldText], language: str | None, joinables: list[list[int]]
+) -> list[str]:
+    """Every form of several texts in one language, stemmed in one batch, in order (words,
+    then the compounds `joinables` gives, then heads, text after text) — see `_slice_forms`."""
     words: list[str] = []
-    joinables: list[list[int]] = []
-    for text in texts:
+    for text, joinable in zip(texts, joinables, strict=True):
         tokens = text.tokens
         tw = tokens.words
-        joinable = tokens.joinable if compounds is None else compounds.compounds(tokens)
-        joinables.append(joinable)
         words.extend(tw)
         words.extend([tw[i] + tw[i + 1] for i in joinable])
         words.extend(tokens.heads.values())
-    if language in STEM_BEFORE_FOLD:
-        stems = []
-        for text, joinable in zip(texts, joinables, strict=True):
-            originals = [text.surface(i) for i in range(len(text.tokens.words))]
-            stems.extend(stem_originals(originals, language))
-            tw = text.tokens.words
-            stems.extend([tw[i] + tw[i + 1] for i in joinable])
-            stems.extend(text.tokens.heads.values())
-    else:
-        stems = stem_words(words, language)
-    return joinables, stems
+    if language not in STEM_BEFORE_FOLD:
+        return stem_words(words, language)
+    stems = []
+    for text, joinable in zip(texts, joinables, strict=True):
+        originals = [text.surface(i) for i in range(len(text.tokens.words))]
+        stems.extend(stem_originals(originals, language))
+        tw = text.tokens.words
+        stems.extend([tw[i] + tw[i + 1] for i in joinable])
+        stems.extend(text.tokens.heads.values())
+    return stems
 
 
 def _slice_forms(text: FieldText, stems: list[str], offset: int, joinable: list[int]) -> Forms:
@@ -232,6 +324,9 @@ class Document:
     texts: list[FieldText]
     by_field: dict[str, list[FieldText]]
     compounds: dict[str | None, CompoundFilter] | None = None
+    lexicon: Lexicon | None = None
+    _meaning: Meaning | None = None
+    _joinables: dict[str | None, list[list[int]]] = field(default_factory=dict)
     _keys: dict[str | None, set[str]] = field(default_factory=dict)
     _words: set[str] | None = None
     _prefixes: dict[str, list[Place]] = field(default_factory=dict)
@@ -242,7 +337,7 @@ class Document:
         """Where a form occurs, across all fields (searched in the document-wide list)."""
         if value not in self.keys(language):
             return []
-        stems, offsets = self._flat[language]
+        stems, offsets = self._flat_forms(language)
         found: list[Place] = []
         for hit in _indexes(stems, value):
             text = self.texts[bisect.bisect_right(offsets, hit) - 1]
@@ -277,37 +372,88 @@ class Document:
         return cached
 
     def keys(self, language: str | None) -> set[str]:
-        """All forms of all fields in one reading, for the candidate filter."""
+        """All forms of all fields in one reading (with a lexicon, of a stemmed language: those
+        some query looks for), for the candidate filter and to skip absent terms."""
         cached = self._keys.get(language)
         if cached is None:
-            compounds = None
-            if self.compounds is not None:
+            if language in STEM_BEFORE_FOLD:
+                cached = set(self._flat_forms(language)[0])
+            else:
+                # A form depends on the word alone, so the distinct words are enough; where
+                # each form occurs is only worked out if some rule asks (`places`).
+                joined = [
+                    text.tokens.words[i] + text.tokens.words[i + 1]
+                    for text, joinable in zip(self.texts, self.joinables(language), strict=True)
+                    for i in joinable
+                ]
+                meaning = self.meaning()
+                if language is None:  # folded words are their own forms (the set is shared)
+                    words = self.words()
+                    cached = words.union(joined) if joined else words
+                elif meaning is not None and language in meaning.stems:
+                    cached = meaning.stems[language].union(stem_words(joined, language))
+                else:
+                    cached = set(stem_words(list(set(self._all_words())), language))
+                    cached.update(stem_words(joined, language))
+            self._keys[language] = cached
+        return cached
+
+    def meaning(self) -> Meaning | None:
+        """What the words are to the rule set of the lexicon (None: analyzed without one)."""
+        if self._meaning is None and self.lexicon is not None:
+            self._meaning = self.lexicon.read(self._all_words())
+        return self._meaning
+
+    def joinables(self, language: str | None) -> list[list[int]]:
+        """For each text, the word indexes where it reads a two-word compound in a language."""
+        cached = self._joinables.get(language)
+        if cached is None:
+            tokens = [text.tokens for text in self.texts]
+            if self.compounds is None:
+                cached = [t.joinable for t in tokens]
+            else:
                 compounds = self.compounds.get(language, NO_COMPOUNDS)
-            joinables, stems = read_forms(self.texts, language, compounds)
+                cached = compounds.compounds(tokens, self.words())
+            self._joinables[language] = cached
+        return cached
+
+    def _flat_forms(self, language: str | None) -> tuple[list[str], list[int]]:
+        """Every form of every text in one list, and where each text's forms start in it."""
+        cached = self._flat.get(language)
+        if cached is None:
+            joinables = self.joinables(language)
+            stems = read_forms(self.texts, language, joinables)
             offsets = []
             offset = 0
             for text, joinable in zip(self.texts, joinables, strict=True):
-                # Most articles meet no candidate rule: a text's forms are cut out when asked.
+                # Most texts meet no term: a text's forms are cut out when asked.
                 text._layout[language] = (stems, offset, joinable)
                 offsets.append(offset)
                 offset += len(text.tokens.words) + len(joinable) + len(text.tokens.heads)
-            self._flat[language] = (stems, offsets)
-            cached = self._keys[language] = set(stems)
+            cached = self._flat[language] = (stems, offsets)
         return cached
 
     def words(self) -> set[str]:
-        """Distinct folded words (with heads), for prefix terms."""
+        """Distinct folded words (with heads), for prefix terms; with a lexicon, only those
+        that mean something to its rule set (no other word can meet a query)."""
         if self._words is None:
-            words: set[str] = set()
-            for text in self.texts:
-                words.update(text.tokens.words)
-                words.update(text.tokens.heads.values())
-            self._words = words
+            meaning = self.meaning()
+            self._words = set(self._all_words()) if meaning is None else meaning.words
         return self._words
+
+    def _all_words(self) -> Iterable[str]:
+        """Every word and head of every text (as an iterator in C: no Python step per word)."""
+        tokens = [text.tokens for text in self.texts]
+        return itertools.chain(
+            itertools.chain.from_iterable([t.words for t in tokens]),
+            itertools.chain.from_iterable([t.heads.values() for t in tokens if t.heads]),
+        )
 
 
 def analyze(
-    article: Article, compounds: dict[str | None, CompoundFilter] | None = None
+    article: Article,
+    compounds: dict[str | None, CompoundFilter] | None = None,
+    lexicon: Lexicon | None = None,
 ) -> Document:
     texts: list[FieldText] = []
     by_field: dict[str, list[FieldText]] = {name: [] for name in QUERY_FIELDS}
@@ -321,4 +467,4 @@ def analyze(
             text = analyze_text(value, name, block, len(texts))
             texts.append(text)
             by_field[name].append(text)
-    return Document(article, texts, by_field, compounds)
+    return Document(article, texts, by_field, compounds, lexicon)

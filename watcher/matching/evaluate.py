@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 
 from pydantic import BaseModel
@@ -58,11 +59,28 @@ class Occurrence:
     hits: tuple[Hit, ...]
 
 
+class _Forms(dict[str | None, set[str]]):
+    """`Document.keys` by language, fetched on first use and a plain dict lookup after that:
+    `_may_read` looks up a few dozen words per article."""
+
+    def __init__(self, document: Document) -> None:
+        super().__init__()
+        self.document = document
+
+    def __missing__(self, language: str | None) -> set[str]:
+        keys = self[language] = self.document.keys(language)
+        return keys
+
+
 class Evaluation:
     """Evaluates queries on one document, remembering each leaf's occurrences."""
 
     def __init__(self, document: Document) -> None:
         self.document = document
+        meaning = document.meaning()
+        # The query prefixes that start some word of the document, when known.
+        self.prefixes = meaning.prefixes if meaning is not None else None
+        self.forms = _Forms(document)
         self._memo: dict[int, list[Occurrence]] = {}
 
     # -- positional: where does it occur -------------------------------------------------
@@ -85,10 +103,15 @@ class Evaluation:
         fields = leaf.fields
         spans: dict[tuple[int, int, int], FieldText] = {}
         for alternative in leaf.alternatives:
+            # Most terms are absent: a set lookup per word spares the search.
+            if not _may_read(alternative, self.forms, self.prefixes):
+                continue
             for text, first, end in _starts(self.document, alternative[0]):
                 if text.field in fields:
                     for last in _continue(text, alternative, 1, end):
                         spans[(text.index, first, last)] = text
+        if not spans:
+            return []
         found = []
         for key in sorted(spans):
             text, (_, first, last) = spans[key], key
@@ -261,21 +284,19 @@ def _evidence(hits: list[Hit]) -> list[Evidence]:
 
 
 def candidates(ruleset: RuleSet, document: Document) -> list[int]:
-    """Rules whose every required group has a key in the document (plus rules without groups)."""
+    """Rules that may match: every required group has a key in the document (or the rule has
+    no groups), and every term some query needs has its words in the document."""
+    meaning = document.meaning() or ruleset.lexicon.read(document.words())
+    prefixes = meaning.prefixes
     masks: dict[int, int] = {}
     for language, postings in ruleset.form_postings.items():
         keys = document.keys(language)
         for key in keys & postings.keys() if len(keys) < len(postings) else postings.keys() & keys:
             for rule_index, bit in postings[key]:
                 masks[rule_index] = masks.get(rule_index, 0) | bit
-    if ruleset.prefix_postings:
-        table = ruleset.prefix_postings
-        for word in document.words():
-            entries = table.get(word[:3])
-            if entries:
-                for prefix, rule_index, bit in entries:
-                    if word.startswith(prefix):
-                        masks[rule_index] = masks.get(rule_index, 0) | bit
+    for prefix in prefixes:
+        for rule_index, bit in ruleset.prefix_postings.get(prefix, ()):
+            masks[rule_index] = masks.get(rule_index, 0) | bit
     full = ruleset.full_masks
     any_masks = ruleset.any_masks
     chosen = [
@@ -285,14 +306,63 @@ def candidates(ruleset: RuleSet, document: Document) -> list[int]:
         and (not any_masks[i] or any(mask & m == m for m in any_masks[i]))
     ]
     chosen.extend(ruleset.always)
-    return sorted(chosen)
+    forms = _Forms(document)
+    return sorted(i for i in chosen if _may_match(ruleset.rules[i], forms, prefixes))
+
+
+def _may_match(compiled: CompiledRule, forms: _Forms, prefixes: set[str]) -> bool:
+    """Whether every `all` query and some `any` query may hold: a necessary test on sets of
+    words, far cheaper than finding where the terms occur (`none` cannot make a rule match)."""
+    return all(_may_hold(node, forms, prefixes) for node in compiled.all) and (
+        not compiled.any or any(_may_hold(node, forms, prefixes) for node in compiled.any)
+    )
+
+
+def _may_hold(node: CNode, forms: _Forms, prefixes: set[str]) -> bool:
+    # Plain loops, not any() or all() over a generator: this runs for most articles, and a
+    # generator costs a frame per call (about twice the time here).
+    if isinstance(node, Leaf):
+        if node.regex is not None:
+            return True
+        for alternative in node.alternatives:  # noqa: SIM110
+            if _may_read(alternative, forms, prefixes):
+                return True
+        return False
+    if isinstance(node, AnyOf):
+        for child in node.children:  # noqa: SIM110
+            if _may_hold(child, forms, prefixes):
+                return True
+        return False
+    if isinstance(node, AllOf):
+        for child in node.children:  # noqa: SIM110
+            if not _may_hold(child, forms, prefixes):
+                return False
+        return True
+    if isinstance(node, Within):
+        return _may_hold(node.left, forms, prefixes) and _may_hold(node.right, forms, prefixes)
+    return True  # NOT: whether its child holds does not bound whether it holds
+
+
+def _may_read(
+    alternative: tuple[Matcher, ...], forms: _Forms, prefixes: Container[str] | None
+) -> bool:
+    """Whether every word of the alternative has its form (or, when `prefixes` is known, its
+    prefix) in the document."""
+    for matcher in alternative:
+        if matcher.kind == "prefix":
+            if prefixes is not None and matcher.value not in prefixes:
+                return False
+        # A `case` word is looked up among the folded words, like an exact (None) form.
+        elif matcher.value not in forms[matcher.language]:
+            return False
+    return True
 
 
 def match_article(
     ruleset: RuleSet, article: Article, *, include_misses: bool = False
 ) -> list[Match]:
     """Matches of the enabled rules on an article; with include_misses, every rule's verdict."""
-    document = analyze(article, ruleset.compounds)
+    document = analyze(article, ruleset.compounds, ruleset.lexicon)
     evaluation = Evaluation(document)
     if include_misses:
         return [evaluate_rule(r, evaluation) for r in ruleset.rules if r.rule.enabled]

@@ -160,7 +160,14 @@ class Watcher:
             CpuUse(os.getpid(), self.exclude) as cpu,
         ):
             started = time.perf_counter()
-            reports = await poll_every_feed(self.store, self.owner, self.settings, poller.poll)
+
+            async def poll(row) -> PollReport:
+                # The daemon lets go of each poll's matched articles once it is stored.
+                report = await poller.poll(row)
+                report.matches = []
+                return report
+
+            reports = await poll_every_feed(self.store, self.owner, self.settings, poll)
             seconds = time.perf_counter() - started
         return CycleResult(seconds, sampler.peak, list(reports), cpu, sampler.breakdown())
 

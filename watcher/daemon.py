@@ -234,8 +234,8 @@ class Daemon:
         except Exception:  # one feed never stops the others
             log.exception("%s: poll failed unexpectedly", row.name)
             return None
-        self.reports.append(report)
-        del self.reports[:-1000]
+        if self.once:  # `watcher poll` prints them; a long-running daemon keeps none
+            self.reports.append(report)
         _log_report(report)
         if report.alerts and not self.dry_run and self._scheduler is not None:
             # Alerts go out now rather than on the next outbox tick: minutes count.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import operator
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -141,6 +142,9 @@ class FieldText:
         return (first, last)
 
 
+_FIRST_TWO = operator.itemgetter(slice(2))
+
+
 @dataclass(frozen=True, slots=True)
 class CompoundFilter:
     """The two-word compounds worth reading: those that can meet a word some rule looks for.
@@ -175,15 +179,19 @@ class CompoundFilter:
         if follows.keys().isdisjoint(distinct):
             return found
         words = list(itertools.chain.from_iterable(tokens.words for tokens in texts))
-        hits = itertools.compress(itertools.count(), map(follows.__contains__, words))
+        hits = list(itertools.compress(itertools.count(), map(follows.__contains__, words)))
+        # The next word's start is checked in C too: with many rules, dozens of an article's
+        # words start some query word, and only a few of them go on as one.
+        words.append("")  # what follows the last word: nothing to join
+        nexts = map(_FIRST_TWO, map(words.__getitem__, map((1).__add__, hits)))
+        allowed = map(follows.__getitem__, map(words.__getitem__, hits))
         ends = list(itertools.accumulate(len(tokens.words) for tokens in texts))
-        for i in hits:
-            if i + 1 < len(words) and words[i + 1][:2] in follows[words[i]]:
-                text = bisect.bisect_right(ends, i)
-                local = i - (ends[text - 1] if text else 0)
-                tokens = texts[text]
-                if local + 1 < len(tokens.words) and tokens.joins(local):
-                    found[text].append(local)
+        for i in itertools.compress(hits, map(operator.contains, allowed, nexts)):
+            text = bisect.bisect_right(ends, i)
+            local = i - (ends[text - 1] if text else 0)
+            tokens = texts[text]
+            if local + 1 < len(tokens.words) and tokens.joins(local):
+                found[text].append(local)
         return found
 
 
@@ -199,10 +207,6 @@ class Meaning:
     words: set[str]
     prefixes: set[str]
     stems: dict[str, set[str]]
-
-
-# What one word is to a rule set: the query prefixes it starts, its (language, stem) pairs.
-_Sense = tuple[tuple[str, ...], tuple[tuple[str, str], ...]]
 
 
 class Lexicon:
@@ -231,43 +235,60 @@ class Lexicon:
             if language not in STEM_BEFORE_FOLD
         }
         self._words = frozenset(words)
-        self._known: dict[str, _Sense] = {}
+        self._forget()
+
+    def _forget(self) -> None:
+        # What is remembered of each word is kept in separate maps (the words that mean
+        # something; of those, the prefixes they start and their stem per language), so that
+        # `read` works on whole sets in C rather than word by word: a large rule set makes
+        # dozens of an article's words mean something.
+        self._known: set[str] = set()
         self._inert: set[str] = set()
+        self._prefixes: dict[str, tuple[str, ...]] = {}
+        self._stems_of: dict[str, dict[str, str]] = {language: {} for language in self._stems}
 
     def __getstate__(self) -> dict[str, object]:
         # Rule sets travel to parser workers: the memory of words stays in each process.
-        return {**self.__dict__, "_known": {}, "_inert": set()}
+        state = dict(self.__dict__)
+        for name in ("_known", "_inert", "_prefixes", "_stems_of"):
+            del state[name]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._forget()
 
     def read(self, words: Iterable[str]) -> Meaning:
-        meaning = Meaning(set(), set(), {language: set() for language in self._stems})
         if len(self._known) + len(self._inert) > self.LIMIT:
-            self._known.clear()
-            self._inert.clear()
-        for word in set(itertools.filterfalse(self._inert.__contains__, words)):
-            sense = self._known.get(word)
-            if sense is None:
-                sense = self._learn(word)
-                if sense is None:
-                    continue
-            meaning.words.add(word)
-            prefixes, stems = sense
-            meaning.prefixes.update(prefixes)
-            for language, stem in stems:
-                meaning.stems[language].add(stem)
-        return meaning
+            self._forget()
+        distinct = set(words)
+        distinct -= self._inert
+        for word in distinct - self._known:
+            self._learn(word)
+        distinct &= self._known
+        prefixes = self._prefixes
+        started = map(prefixes.__getitem__, prefixes.keys() & distinct)
+        stems = {
+            language: set(map(stem_of.__getitem__, stem_of.keys() & distinct))
+            for language, stem_of in self._stems_of.items()
+        }
+        return Meaning(distinct, set(itertools.chain.from_iterable(started)), stems)
 
-    def _learn(self, word: str) -> _Sense | None:
+    def _learn(self, word: str) -> None:
         prefixes = tuple(p for p in self._by_three.get(word[:3], ()) if word.startswith(p))
-        stems = tuple(
+        stems = [
             (language, stem)
             for language, wanted in self._stems.items()
             if (stem := stem_words([word], language)[0]) in wanted
-        )
+        ]
         if not prefixes and not stems and word not in self._words:
             self._inert.add(word)
-            return None
-        self._known[word] = (prefixes, stems)
-        return prefixes, stems
+            return
+        self._known.add(word)
+        if prefixes:
+            self._prefixes[word] = prefixes
+        for language, stem in stems:
+            self._stems_of[language][word] = stem
 
 
 def read_forms(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Container
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from pydantic import BaseModel
 
 from watcher.article import Article
 from watcher.matching.compile import CompiledRule, RuleSet
-from watcher.matching.document import Document, FieldText, Place, analyze
+from watcher.matching.document import Document, FieldText, Place, analyze, read_forms
 from watcher.matching.nodes import AllOf, AnyOf, CNode, Leaf, Matcher, NoneOf, Within
 
 FIELD_WEIGHTS = {
@@ -66,10 +67,39 @@ class _Forms(dict[str | None, set[str]]):
     def __init__(self, document: Document) -> None:
         super().__init__()
         self.document = document
+        self._scoped: dict[tuple[tuple[str, ...], str | None], set[str]] = {}
+        self._scoped_words: dict[tuple[str, ...], list[str]] = {}
 
     def __missing__(self, language: str | None) -> set[str]:
         keys = self[language] = self.document.keys(language)
         return keys
+
+    def scoped(self, fields: tuple[str, ...], language: str | None) -> set[str]:
+        """Every form the texts of `fields` may read in a language. Every compound counts, not
+        only those the compound filter keeps: a superset is all a necessary test needs, and
+        the texts' own `forms` (which evaluation reads) are left alone."""
+        key = (fields, language)
+        found = self._scoped.get(key)
+        if found is None:
+            texts = self._texts(fields)
+            joinables = [text.tokens.joinable for text in texts]
+            found = self._scoped[key] = set(read_forms(texts, language, joinables))
+        return found
+
+    def scoped_words(self, fields: tuple[str, ...]) -> list[str]:
+        """The folded words and heads of the texts of `fields`, for prefix terms."""
+        found = self._scoped_words.get(fields)
+        if found is None:
+            found = self._scoped_words[fields] = [
+                word
+                for text in self._texts(fields)
+                for word in (*text.tokens.words, *text.tokens.heads.values())
+            ]
+        return found
+
+    def _texts(self, fields: tuple[str, ...]) -> list[FieldText]:
+        by_field = self.document.by_field
+        return [text for name in fields for text in by_field.get(name, ())]
 
 
 class Evaluation:
@@ -82,6 +112,8 @@ class Evaluation:
         self.prefixes = meaning.prefixes if meaning is not None else None
         self.forms = _Forms(document)
         self._memo: dict[int, list[Occurrence]] = {}
+        # A regex leaf's occurrences by (leaf id, text index): see `_within`.
+        self._regex_memo: dict[tuple[int, int], list[Occurrence]] = {}
 
     # -- positional: where does it occur -------------------------------------------------
 
@@ -102,9 +134,12 @@ class Evaluation:
             return self._regex(leaf)
         fields = leaf.fields
         spans: dict[tuple[int, int, int], FieldText] = {}
+        scoped = _scoped(leaf)
         for alternative in leaf.alternatives:
             # Most terms are absent: a set lookup per word spares the search.
             if not _may_read(alternative, self.forms, self.prefixes):
+                continue
+            if scoped and not _may_read_in(alternative, fields, self.forms):
                 continue
             for text, first, end in _starts(self.document, alternative[0]):
                 if text.field in fields:
@@ -119,21 +154,46 @@ class Evaluation:
             found.append(Occurrence(text, first, last, (hit,)))
         return found
 
-    def _regex(self, leaf: Leaf) -> list[Occurrence]:
+    def _regex(self, leaf: Leaf, only: set[int] | None = None) -> list[Occurrence]:
+        """Where a /regex/ matches, in every text of its fields or (`only`) in the texts of
+        those indexes."""
         found = []
         for name in leaf.fields:
             for text in self.document.by_field.get(name, ()):
-                for m in leaf.regex.finditer(text.folded.folded):
-                    first, last = text.positions_of(m.start(), m.end())
-                    hit = (leaf, text, m.start(), m.end())
-                    found.append(Occurrence(text, first, last, (hit,)))
+                if only is None or text.index in only:
+                    found.extend(self._regex_in(leaf, text))
+        return found
+
+    def _regex_in(self, leaf: Leaf, text: FieldText) -> list[Occurrence]:
+        key = (leaf.id, text.index)
+        found = self._regex_memo.get(key)
+        if found is None:
+            found = self._regex_memo[key] = []
+            for m in leaf.regex.finditer(text.folded.folded):
+                first, last = text.positions_of(m.start(), m.end())
+                hit = (leaf, text, m.start(), m.end())
+                found.append(Occurrence(text, first, last, (hit,)))
         return found
 
     def _within(self, node: Within) -> list[Occurrence]:
-        left = self.occurrences(node.left)
-        if not left:
-            return []
-        right = self.occurrences(node.right)
+        # A /regex/ is searched text by text, a word is looked up once per document: find the
+        # other side first, and search the regex only in the texts where that side occurs (a
+        # pair never spans two texts, so nothing is lost).
+        if _is_regex(node.right) and node.right.id not in self._memo:
+            left = self.occurrences(node.left)
+            if not left:
+                return []
+            right = self._regex(node.right, {a.text.index for a in left})
+        elif _is_regex(node.left) and node.left.id not in self._memo:
+            right = self.occurrences(node.right)
+            if not right:
+                return []
+            left = self._regex(node.left, {b.text.index for b in right})
+        else:
+            left = self.occurrences(node.left)
+            if not left:
+                return []
+            right = self.occurrences(node.right)
         found = []
         for a in left:
             for b in right:
@@ -222,7 +282,6 @@ def _ends_at(text: FieldText, matcher: Matcher, position: int) -> list[int]:
 
 def evaluate_rule(compiled: CompiledRule, evaluation: Evaluation) -> Match:
     """The rule's verdict: all `all` hold, one `any` holds (if given), no `none` holds, score."""
-    rule = compiled.rule
     hits: list[Hit] = []
     matched = True
     for node in compiled.all:
@@ -244,7 +303,37 @@ def evaluate_rule(compiled: CompiledRule, evaluation: Evaluation) -> Match:
             if evaluation.holds(node) is not None:
                 matched = False
                 break
-    evidence = _evidence(hits)
+    return _verdict(compiled, hits, matched)
+
+
+def _match_hits(compiled: CompiledRule, evaluation: Evaluation) -> list[Hit] | None:
+    """The hits of a rule that matches (as `evaluate_rule` gathers them), None when it does
+    not: a rule that fails stops at the first query that decides, and costs no evidence."""
+    hits: list[Hit] = []
+    for node in compiled.all:
+        node_hits = evaluation.holds(node)
+        if node_hits is None:
+            return None
+        hits.extend(node_hits)
+    if compiled.any:
+        any_held = False
+        for node in compiled.any:
+            node_hits = evaluation.holds(node)
+            if node_hits is not None:
+                any_held = True
+                hits.extend(node_hits)
+        if not any_held:
+            return None
+    for node in compiled.none:
+        if evaluation.holds(node) is not None:
+            return None
+    if _score(hits) < compiled.rule.min_score:
+        return None
+    return hits
+
+
+def _verdict(compiled: CompiledRule, hits: list[Hit], matched: bool) -> Match:
+    rule = compiled.rule
     score = _score(hits)
     return Match(
         rule_id=rule.id,
@@ -252,7 +341,7 @@ def evaluate_rule(compiled: CompiledRule, evaluation: Evaluation) -> Match:
         severity=rule.severity,
         score=score,
         matched=matched and score >= rule.min_score,
-        evidence=evidence,
+        evidence=_evidence(hits),
     )
 
 
@@ -283,9 +372,10 @@ def _evidence(hits: list[Hit]) -> list[Evidence]:
     )
 
 
-def candidates(ruleset: RuleSet, document: Document) -> list[int]:
+def candidates(ruleset: RuleSet, document: Document, forms: _Forms | None = None) -> list[int]:
     """Rules that may match: every required group has a key in the document (or the rule has
-    no groups), and every term some query needs has its words in the document."""
+    no groups), and every term some query needs has its words in the document (`forms`: the
+    evaluation's, so that what the test looks up serves evaluation too)."""
     meaning = document.meaning() or ruleset.lexicon.read(document.words())
     prefixes = meaning.prefixes
     masks: dict[int, int] = {}
@@ -299,23 +389,39 @@ def candidates(ruleset: RuleSet, document: Document) -> list[int]:
             masks[rule_index] = masks.get(rule_index, 0) | bit
     full = ruleset.full_masks
     any_masks = ruleset.any_masks
-    chosen = [
-        i
-        for i, mask in masks.items()
-        if mask & full[i] == full[i]
-        and (not any_masks[i] or any(mask & m == m for m in any_masks[i]))
-    ]
+    chosen = []
+    # Plain loops, no any() over a generator: dozens of rules have some key in an article.
+    for i, mask in masks.items():
+        required = full[i]
+        if mask & required != required:
+            continue
+        options = any_masks[i]
+        if options:
+            for option in options:
+                if mask & option == option:
+                    break
+            else:
+                continue
+        chosen.append(i)
     chosen.extend(ruleset.always)
-    forms = _Forms(document)
+    if forms is None or forms.document is not document:
+        forms = _Forms(document)
     return sorted(i for i in chosen if _may_match(ruleset.rules[i], forms, prefixes))
 
 
 def _may_match(compiled: CompiledRule, forms: _Forms, prefixes: set[str]) -> bool:
     """Whether every `all` query and some `any` query may hold: a necessary test on sets of
     words, far cheaper than finding where the terms occur (`none` cannot make a rule match)."""
-    return all(_may_hold(node, forms, prefixes) for node in compiled.all) and (
-        not compiled.any or any(_may_hold(node, forms, prefixes) for node in compiled.any)
-    )
+    # Plain loops, as in `_may_hold`: this runs for every rule the index lets through.
+    for node in compiled.all:
+        if not _may_hold(node, forms, prefixes):
+            return False
+    if not compiled.any:
+        return True
+    for node in compiled.any:  # noqa: SIM110
+        if _may_hold(node, forms, prefixes):
+            return True
+    return False
 
 
 def _may_hold(node: CNode, forms: _Forms, prefixes: set[str]) -> bool:
@@ -324,8 +430,11 @@ def _may_hold(node: CNode, forms: _Forms, prefixes: set[str]) -> bool:
     if isinstance(node, Leaf):
         if node.regex is not None:
             return True
-        for alternative in node.alternatives:  # noqa: SIM110
-            if _may_read(alternative, forms, prefixes):
+        scoped = _scoped(node)
+        for alternative in node.alternatives:
+            if _may_read(alternative, forms, prefixes) and (
+                not scoped or _may_read_in(alternative, node.fields, forms)
+            ):
                 return True
         return False
     if isinstance(node, AnyOf):
@@ -358,6 +467,32 @@ def _may_read(
     return True
 
 
+def _scoped(leaf: Leaf) -> bool:
+    """Whether a leaf is worth the test of `_may_read_in`: its fields leave out the body (a
+    `title:` term), so they are a few short texts, and the words of the whole document say
+    little about them."""
+    return "body" not in leaf.fields
+
+
+def _may_read_in(alternative: tuple[Matcher, ...], fields: tuple[str, ...], forms: _Forms) -> bool:
+    """Whether every word of the alternative has its form (or, for a prefix, a word it
+    starts) in the texts of `fields`: `_may_read` for the texts a scoped term searches."""
+    for matcher in alternative:
+        if matcher.kind == "prefix":
+            value = matcher.value
+            if not any(word.startswith(value) for word in forms.scoped_words(fields)):
+                return False
+        elif matcher.value not in forms.scoped(
+            fields, matcher.language if matcher.kind == "form" else None
+        ):
+            return False
+    return True
+
+
+def _is_regex(node: CNode) -> TypeGuard[Leaf]:
+    return isinstance(node, Leaf) and node.regex is not None
+
+
 def match_article(
     ruleset: RuleSet, article: Article, *, include_misses: bool = False
 ) -> list[Match]:
@@ -367,8 +502,9 @@ def match_article(
     if include_misses:
         return [evaluate_rule(r, evaluation) for r in ruleset.rules if r.rule.enabled]
     results = []
-    for index in candidates(ruleset, document):
-        verdict = evaluate_rule(ruleset.rules[index], evaluation)
-        if verdict.matched:
-            results.append(verdict)
+    for index in candidates(ruleset, document, evaluation.forms):
+        compiled = ruleset.rules[index]
+        hits = _match_hits(compiled, evaluation)
+        if hits is not None:
+            results.append(_verdict(compiled, hits, True))
     return results

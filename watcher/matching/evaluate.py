@@ -282,11 +282,32 @@ def _ends_at(text: FieldText, matcher: Matcher, position: int) -> list[int]:
 
 def evaluate_rule(compiled: CompiledRule, evaluation: Evaluation) -> Match:
     """The rule's verdict: all `all` hold, one `any` holds (if given), no `none` holds, score."""
+    hits, matched = _gather(compiled, evaluation, stop_early=False)
+    return _verdict(compiled, hits, matched)
+
+
+def _match_hits(compiled: CompiledRule, evaluation: Evaluation) -> list[Hit] | None:
+    """The hits of a rule that matches (as `evaluate_rule` gathers them), None when it does
+    not: a rule that fails stops at the first query that decides, and costs no evidence."""
+    hits, matched = _gather(compiled, evaluation, stop_early=True)
+    if not matched or _score(hits) < compiled.rule.min_score:
+        return None
+    return hits
+
+
+def _gather(
+    compiled: CompiledRule, evaluation: Evaluation, *, stop_early: bool
+) -> tuple[list[Hit], bool]:
+    """The hits of the rule's `all` and `any` queries and whether its queries hold. With
+    `stop_early`, the first query that decides a miss ends it (a verdict for `--all` still
+    shows every hit)."""
     hits: list[Hit] = []
     matched = True
     for node in compiled.all:
         node_hits = evaluation.holds(node)
         if node_hits is None:
+            if stop_early:
+                return hits, False
             matched = False
         else:
             hits.extend(node_hits)
@@ -297,39 +318,15 @@ def evaluate_rule(compiled: CompiledRule, evaluation: Evaluation) -> Match:
             if node_hits is not None:
                 any_held = True
                 hits.extend(node_hits)
-        matched = matched and any_held
+        if not any_held:
+            if stop_early:
+                return hits, False
+            matched = False
     if matched:
         for node in compiled.none:
             if evaluation.holds(node) is not None:
-                matched = False
-                break
-    return _verdict(compiled, hits, matched)
-
-
-def _match_hits(compiled: CompiledRule, evaluation: Evaluation) -> list[Hit] | None:
-    """The hits of a rule that matches (as `evaluate_rule` gathers them), None when it does
-    not: a rule that fails stops at the first query that decides, and costs no evidence."""
-    hits: list[Hit] = []
-    for node in compiled.all:
-        node_hits = evaluation.holds(node)
-        if node_hits is None:
-            return None
-        hits.extend(node_hits)
-    if compiled.any:
-        any_held = False
-        for node in compiled.any:
-            node_hits = evaluation.holds(node)
-            if node_hits is not None:
-                any_held = True
-                hits.extend(node_hits)
-        if not any_held:
-            return None
-    for node in compiled.none:
-        if evaluation.holds(node) is not None:
-            return None
-    if _score(hits) < compiled.rule.min_score:
-        return None
-    return hits
+                return hits, False
+    return hits, matched
 
 
 def _verdict(compiled: CompiledRule, hits: list[Hit], matched: bool) -> Match:

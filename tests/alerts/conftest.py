@@ -10,10 +10,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.fixtures import mailbox, webhook
 from tests.support.irc import IrcListener, ngircd, ngircd_binary
-from tests.support.mail import Mailbox
-from tests.support.webhook import Webhook
 from watcher.alerts.payload import AlertPayload, Snippet
+
+__all__ = [
+    "irc_listener",
+    "irc_server",
+    "mailbox",
+    "make_payload",
+    "notifier_name",
+    "payload",
+    "webhook",
+]
 
 _names = itertools.count(1)
 
@@ -64,18 +73,6 @@ def make_payload(**fields) -> AlertPayload:
 @pytest.fixture
 def payload() -> AlertPayload:
     return make_payload()
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[Mailbox]:
-    with Mailbox() as mailbox:
-        yield mailbox
-
-
-@pytest.fixture
-def webhook() -> Iterator[Webhook]:
-    with Webhook() as hook:
-        yield hook
 
 
 @pytest.fixture

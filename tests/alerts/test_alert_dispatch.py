@@ -72,9 +72,9 @@ async def test_smtp_server_down_fails_with_a_reason_and_no_secret(
 
 
 async def test_one_of_two_services_failing_shows_which(
-    webhook: Webhook, smtp_server: Mailbox, notifier_name: str, payload
+    webhook: Webhook, mailbox: Mailbox, notifier_name: str, payload
 ):
-    settings = NotifierSettings(urls=[smtp_server.url(), webhook.url("/fail")])
+    settings = NotifierSettings(urls=[mailbox.url(), webhook.url("/fail")])
 
     delivery = await deliver(notifier_name, settings, partial(compose_alert, payload))
 
@@ -85,13 +85,13 @@ async def test_one_of_two_services_failing_shows_which(
     ]
     assert "500" in delivery.results[1].error
     assert delivery.failed_services == [f"{notifier_name}#2"]
-    assert wait_for(lambda: smtp_server.received)
+    assert wait_for(lambda: mailbox.received)
 
 
 async def test_retry_sends_only_to_the_services_named(
-    webhook: Webhook, smtp_server: Mailbox, notifier_name: str, payload
+    webhook: Webhook, mailbox: Mailbox, notifier_name: str, payload
 ):
-    settings = NotifierSettings(urls=[smtp_server.url(), webhook.url()])
+    settings = NotifierSettings(urls=[mailbox.url(), webhook.url()])
 
     delivery = await deliver(
         notifier_name, settings, partial(compose_alert, payload), only=[f"{notifier_name}#2"]
@@ -100,7 +100,7 @@ async def test_retry_sends_only_to_the_services_named(
     assert delivery.ok, delivery.error
     assert [r.service for r in delivery.results] == [f"{notifier_name}#2"]
     assert wait_for(lambda: webhook.posts)
-    assert smtp_server.received == []
+    assert mailbox.received == []
 
 
 async def test_header_secrets_are_masked_in_results(notifier_name: str, payload):
@@ -145,17 +145,17 @@ async def test_console_notifier_prints_the_text_message(notifier_name: str, payl
 
 
 async def test_notify_test_reports_each_service(
-    webhook: Webhook, notifier_name: str, smtp_server: Mailbox
+    webhook: Webhook, notifier_name: str, mailbox: Mailbox
 ):
     down = f"json://127.0.0.1:{free_port()}/hook"
-    settings = NotifierSettings(urls=[webhook.url(), down, smtp_server.url()])
+    settings = NotifierSettings(urls=[webhook.url(), down, mailbox.url()])
 
     delivery = await dispatch.test_notifier(notifier_name, settings)
 
     assert [r.status for r in delivery.results] == ["sent", "failed", "sent"]
-    assert wait_for(lambda: webhook.posts and smtp_server.received)
+    assert wait_for(lambda: webhook.posts and mailbox.received)
     assert webhook.posts[0].title == f"[TEST] watcher notifier '{notifier_name}'"
-    assert smtp_server.received[0]["Subject"] == f"[TEST] watcher notifier '{notifier_name}'"
+    assert mailbox.received[0]["Subject"] == f"[TEST] watcher notifier '{notifier_name}'"
 
 
 async def test_apprise_debug_logging_is_kept_off(webhook: Webhook, notifier_name: str, payload):

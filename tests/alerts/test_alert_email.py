@@ -13,17 +13,17 @@ from watcher.config import NotifierSettings
 
 
 async def test_alert_email_has_subject_link_and_highlighted_words(
-    smtp_server: Mailbox, notifier_name: str
+    mailbox: Mailbox, notifier_name: str
 ):
     payload = make_payload(title='Patrols <script>alert("x")</script> double')
-    settings = NotifierSettings(urls=[smtp_server.url()])
+    settings = NotifierSettings(urls=[mailbox.url()])
 
     delivery = await deliver(notifier_name, settings, partial(compose_alert, payload))
 
     assert delivery.ok, delivery.error
     assert [(r.kind, r.status) for r in delivery.results] == [("E-Mail", "sent")]
-    assert wait_for(lambda: smtp_server.received)
-    email = smtp_server.received[0]
+    assert wait_for(lambda: mailbox.received)
+    email = mailbox.received[0]
     assert email["Subject"] == '[HIGH] Border security — Patrols <script>alert("x")</script> double'
     assert email["To"] == "desk@example.test"
     body = email_parts(email)
@@ -35,19 +35,19 @@ async def test_alert_email_has_subject_link_and_highlighted_words(
     assert "border crossings" in text
 
 
-async def test_digest_email_groups_alerts_by_rule(smtp_server: Mailbox, notifier_name: str):
+async def test_digest_email_groups_alerts_by_rule(mailbox: Mailbox, notifier_name: str):
     payloads = [
         make_payload(title="Quiet harbour story"),
         make_payload(rule_id="ports", rule_title="Port closures", severity="critical"),
     ]
-    settings = NotifierSettings(urls=[smtp_server.url()])
+    settings = NotifierSettings(urls=[mailbox.url()])
     compose = partial(compose_digest, notifier_name, payloads, period_label="daily 08:00")
 
     delivery = await deliver(notifier_name, settings, compose)
 
     assert delivery.ok, delivery.error
-    assert wait_for(lambda: smtp_server.received)
-    email = smtp_server.received[0]
+    assert wait_for(lambda: mailbox.received)
+    email = mailbox.received[0]
     assert email["Subject"] == (
         f"[CRITICAL] watcher digest for {notifier_name} — 2 alerts, daily 08:00"
     )

@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.daemon import Setup
-from tests.support.feeds import FeedSite
-from tests.support.mail import Mailbox
-from tests.support.webhook import Webhook
+from tests.support.fixtures import mailbox, site, webhook
 
-
-@pytest.fixture
-def site() -> Iterator[FeedSite]:
-    with FeedSite() as running:
-        yield running
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    with Mailbox() as running:
-        yield running
-
-
-@pytest.fixture
-def webhook() -> Iterator[Webhook]:
-    with Webhook() as running:
-        yield running
+__all__ = ["mailbox", "setup", "site", "webhook"]
 
 
 @pytest.fixture

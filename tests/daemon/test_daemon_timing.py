@@ -18,12 +18,14 @@ def test_a_feed_is_polled_at_its_due_time_not_at_the_next_dispatcher_tick(
     setup.feed("wire", site.feed("/wire", "Example Wire", [BAKERY]), interval="4s")
     setup.poll["tick"] = 3
     with Watcher(setup.write()) as daemon:
-        daemon.expect(lambda: site.polls("/wire") >= 4, "four polls", within=30)
+        daemon.expect(lambda: site.polls("/wire") >= 5, "five polls", within=40)
         assert daemon.stop() == 0
-    times = site.poll_times("/wire")
-    # The first poll comes at start-up; from then on the feed is on its interval grid.
-    gaps = [later - earlier for earlier, later in pairwise(times[1:])]
-    assert gaps and all(3.5 < gap < 5.0 for gap in gaps), gaps
+    # The first poll comes at start-up; from then on the feed is on its 4 s grid. The mean gap
+    # is what tells the two apart (4 s against 6 s): one poll held up on a busy machine
+    # lengthens one gap and shortens the next.
+    times = site.poll_times("/wire")[1:5]
+    mean_gap = (times[-1] - times[0]) / (len(times) - 1)
+    assert 3.5 < mean_gap < 5.0, [round(b - a, 2) for a, b in pairwise(times)]
 
 
 def test_an_alert_leaves_right_after_the_poll_that_found_it(

@@ -55,3 +55,27 @@ def test_a_rule_the_candidate_test_keeps_gets_the_full_verdict() -> None:
     verdict = evaluate_rule(ruleset.rules[0], Evaluation(document))
     assert not verdict.matched
     assert match_article(ruleset, article) == []
+
+
+def test_a_regex_found_nowhere_rules_out_its_near_before_the_words_are_read() -> None:
+    ruleset = _ruleset("border NEAR/3 /secur[a-z]+/", "/^secur[a-z]+/ NEAR/3 border")
+    article = make_article(title="Border talks", body="Patrols at the border.")
+    document = analyze(article, ruleset.compounds, ruleset.lexicon)
+    assert candidates(ruleset, document) == []
+    assert _agree(ruleset, title="Border talks", body="Patrols at the border.") == []
+    # Anchors hold at the start of each text, as evaluation searches them.
+    assert _agree(ruleset, title="Talks", body="Patrols.\n\nSecurity at the border.") == [
+        "r0",
+        "r1",
+    ]
+
+
+def test_only_compounds_read_as_some_query_word_are_joined() -> None:
+    ruleset = _ruleset("airstrikes", '"air defence"')
+    article = make_article(title="Air strikes and air stops", body="Air defence.")
+    document = analyze(article, ruleset.compounds, ruleset.lexicon)
+    texts = [text.tokens for text in document.texts]
+    # `air stops` starts like `airstrikes` (`airst…`) but reads as no query word.
+    assert ruleset.compounds["english"].compounds(texts, document.words()) == [[0], [0]]
+    assert _agree(ruleset, title="Air strikes and air stops") == ["r0"]
+    assert _agree(ruleset, title="Airdefence talks", body="Air-defence units.") == ["r1"]

@@ -308,12 +308,21 @@ def _matchers(node: CNode):
 def compound_filters(compiled: list[CompiledRule]) -> dict[str | None, CompoundFilter]:
     """Per reading, the query words a two-word compound in a text could meet."""
     by_language: dict[str | None, list[str]] = defaultdict(list)
+    # What each reading looks up (as `evaluate._starts` does: a `case` word among the folded
+    # words), so that a compound read as none of it is left out.
+    wanted: dict[str | None, set[str]] = defaultdict(set)
     for rule in compiled:
         for node in (*rule.all, *rule.any, *rule.none):
             for matcher in _matchers(node):
                 if matcher.kind == "form":
                     by_language[matcher.language].append(matcher.folded)
-    return {language: CompoundFilter.of(words) for language, words in by_language.items()}
+                    wanted[matcher.language].add(matcher.value)
+                elif matcher.kind == "case":
+                    wanted[None].add(matcher.value)
+    return {
+        language: CompoundFilter.of(words, language, wanted[language])
+        for language, words in by_language.items()
+    }
 
 
 def lexicon(compiled: list[CompiledRule], compounds: dict[str | None, CompoundFilter]) -> Lexicon:

@@ -151,23 +151,32 @@ class CompoundFilter:
 
     A compound `air strikes` → `airstrikes` can only meet a query word that starts with its
     first word and goes on with the start of the second (`airstrike*`, `airstrikes`), so only
-    such pairs are joined; nearly every other pair of adjacent words costs nothing.
+    such pairs are joined; nearly every other pair of adjacent words costs nothing. Of those,
+    only a pair whose form in the reading is one some query looks for (`wanted`) is kept: any
+    other compound meets no query, and is not worth finding the separator of its text.
     """
 
     # For each start of a query word (its first two letters or more), what the next word's
     # first two letters (or the whole next word, when it has one letter) may be for the
     # pair to read as a longer start: `air` → {`st`, …} for `airstrikes`.
     follows: dict[str, frozenset[str]]
+    language: str | None = None
+    # Every form a query looks up in this reading (any word of a phrase, not only the first).
+    wanted: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, words: list[str]) -> CompoundFilter:
+    def of(cls, words: list[str], language: str | None, wanted: Iterable[str]) -> CompoundFilter:
         starts = frozenset(w[:k] for w in words for k in range(2, len(w) + 1))
         follows: dict[str, set[str]] = {}
         for start in starts:
             for k in (1, 2):
                 if len(start) - k >= 2:
                     follows.setdefault(start[:-k], set()).add(start[-k:])
-        return cls({first: frozenset(nexts) for first, nexts in follows.items()})
+        return cls(
+            {first: frozenset(nexts) for first, nexts in follows.items()},
+            language,
+            frozenset(wanted),
+        )
 
     def compounds(self, texts: list[Tokens], distinct: set[str]) -> list[list[int]]:
         """For each text, the indexes i where words i and i+1 read as a compound some query
@@ -185,8 +194,22 @@ class CompoundFilter:
         words.append("")  # what follows the last word: nothing to join
         nexts = map(_FIRST_TWO, map(words.__getitem__, map((1).__add__, hits)))
         allowed = map(follows.__getitem__, map(words.__getitem__, hits))
+        pairs = list(itertools.compress(hits, map(operator.contains, allowed, nexts)))
+        # The pair's form as `read_forms` reads it, looked up before its text's separators
+        # are split: with many rules, most pairs that pass the test above read as no query
+        # word. (The last word of a text joins with the first of the next here: the check
+        # below leaves such a pair out.)
+        joined = list(
+            map(
+                operator.add,
+                map(words.__getitem__, pairs),
+                map(words.__getitem__, map((1).__add__, pairs)),
+            )
+        )
+        if self.language not in STEM_BEFORE_FOLD:
+            joined = stem_words(joined, self.language)
         ends = list(itertools.accumulate(len(tokens.words) for tokens in texts))
-        for i in itertools.compress(hits, map(operator.contains, allowed, nexts)):
+        for i in itertools.compress(pairs, map(self.wanted.__contains__, joined)):
             text = bisect.bisect_right(ends, i)
             local = i - (ends[text - 1] if text else 0)
             tokens = texts[text]

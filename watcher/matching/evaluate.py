@@ -69,6 +69,8 @@ class _Forms(dict[str | None, set[str]]):
         self.document = document
         self._scoped: dict[tuple[tuple[str, ...], str | None], set[str]] = {}
         self._scoped_words: dict[tuple[str, ...], list[str]] = {}
+        self._regex_found: dict[int, bool] = {}
+        self._joined: dict[tuple[str, ...], str] = {}
 
     def __missing__(self, language: str | None) -> set[str]:
         keys = self[language] = self.document.keys(language)
@@ -95,6 +97,30 @@ class _Forms(dict[str | None, set[str]]):
                 for text in self._texts(fields)
                 for word in (*text.tokens.words, *text.tokens.heads.values())
             ]
+        return found
+
+    def regex_found(self, leaf: Leaf) -> bool:
+        """Whether a /regex/ leaf may match in the texts of its fields: a search in C, where
+        finding a regex near a word (`NEAR`) would read the whole document."""
+        found = self._regex_found.get(leaf.id)
+        if found is None:
+            search = leaf.regex.search
+            if not _anchored(leaf.regex.pattern):
+                # Each call costs microseconds: search the texts as one, joined by a line break.
+                # Without anchors a match in one text is a match there too (`\b` sees the line
+                # break as it sees a text's edge); a match across two texts only lets the rule
+                # through to evaluation, which searches text by text.
+                texts = self._joined.get(leaf.fields)
+                if texts is None:
+                    texts = self._joined[leaf.fields] = "\n".join(
+                        text.folded.folded for text in self._texts(leaf.fields)
+                    )
+                found = search(texts) is not None
+            else:
+                found = any(
+                    search(text.folded.folded) is not None for text in self._texts(leaf.fields)
+                )
+            self._regex_found[leaf.id] = found
         return found
 
     def _texts(self, fields: tuple[str, ...]) -> list[FieldText]:
@@ -426,7 +452,7 @@ def _may_hold(node: CNode, forms: _Forms, prefixes: set[str]) -> bool:
     # generator costs a frame per call (about twice the time here).
     if isinstance(node, Leaf):
         if node.regex is not None:
-            return True
+            return forms.regex_found(node)
         scoped = _scoped(node)
         for alternative in node.alternatives:
             if _may_read(alternative, forms, prefixes) and (
@@ -484,6 +510,13 @@ def _may_read_in(alternative: tuple[Matcher, ...], fields: tuple[str, ...], form
         ):
             return False
     return True
+
+
+def _anchored(pattern: str) -> bool:
+    """Whether a regex may tie a match to where a text starts or ends (`^`, `$`, `\\A`, `\\z`;
+    a literal `\\^` or a `[^…]` counts too, to be safe): a pattern without them matches the
+    same inside a longer text."""
+    return "^" in pattern or "$" in pattern or "\\A" in pattern or "\\z" in pattern
 
 
 def _is_regex(node: CNode) -> TypeGuard[Leaf]:

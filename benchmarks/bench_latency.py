@@ -46,12 +46,11 @@ from html import escape
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
+from benchconfig import config_head
 from feedgen import HOOKS, window_xml
 from feedserver import FeedServer, loopback_hosts, response
 from proctree import PeakSampler, tree_rss
 
-HERE = Path(__file__).resolve().parent
-RULES = HERE.parent / "rules"
 MB = 1024 * 1024
 ITEM_TOKEN = re.compile(r"item-(\d+)")
 RSS_HEADER = "Content-Type", "application/rss+xml; charset=utf-8"
@@ -222,12 +221,7 @@ def write_config(
     directory: Path, feeds: list[str], notifiers: dict[str, str], poll: dict[str, str]
 ) -> Path:
     lines = [
-        "[store]",
-        f'url = "sqlite:///{directory / "watcher.db"}"',
-        "[rules]",
-        f'paths = ["{RULES}"]',
-        "[poll]",
-        *(f"{key} = {value}" for key, value in poll.items()),
+        *config_head(directory, poll),
         "[routes]",
         f"medium = {list(notifiers)!r}".replace("'", '"'),
         f"high = {list(notifiers)!r}".replace("'", '"'),

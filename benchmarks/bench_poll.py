@@ -45,6 +45,7 @@ from pathlib import Path
 
 import feedparser
 import httpx
+from benchconfig import config_head
 from feedserver import loopback_hosts
 from proctree import CpuUse, PeakSampler
 
@@ -57,7 +58,6 @@ from watcher.runtime import http_limits, parser_pool
 from watcher.store import Store
 
 HERE = Path(__file__).resolve().parent
-RULES = HERE.parent / "rules"
 MB = 1024 * 1024
 
 
@@ -89,15 +89,7 @@ class CycleResult:
 
 
 def write_config(directory: Path, port: int, feeds: int, hosts: list[str]) -> Path:
-    lines = [
-        "[store]",
-        f'url = "sqlite:///{directory / "watcher.db"}"',
-        "[rules]",
-        f'paths = ["{RULES}"]',
-        "[poll]",
-        "parser_workers = 2",
-        "",
-    ]
+    lines = [*config_head(directory, {"parser_workers": 2}), ""]
     for number in range(feeds):
         host = hosts[number % len(hosts)]
         lines += [

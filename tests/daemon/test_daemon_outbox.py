@@ -6,6 +6,7 @@ digest window pass at once; the messages still go through apprise to a loopback 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,8 @@ import pytest
 from tests.daemon.stories import BORDER_STORIES
 from tests.support.daemon import RULES
 from tests.support.feeds import Item
+from tests.support.mail import Mailbox
+from tests.support.sockets import SilentServer
 from tests.support.webhook import Webhook
 from watcher.alerts.outbox import Deliverer
 from watcher.alerts.payload import build_payload
@@ -147,3 +150,33 @@ async def test_a_digest_is_one_message_and_marks_its_alerts_sent(
 
     assert await morning.send_digest("morning", T + dt.timedelta(hours=33)) == 0
     assert len(webhook.posts) == 1
+
+
+async def test_a_hanging_mail_server_does_not_hold_up_the_webhook(
+    store: Store, rules: RuleSet, webhook: Webhook
+):
+    hanging = SilentServer()  # accepts the SMTP connection and never greets
+    try:
+        # The mail alert is queued first, so it is first in the delivery round.
+        Outbox(store, rules, "a-mail", "immediate").queue(BORDER_STORIES[:1], T)
+        Outbox(store, rules, "b-hook", "immediate").queue(BORDER_STORIES[1:2], T)
+        settings = Settings(
+            notifiers={
+                "a-mail": NotifierSettings(urls=[Mailbox(hanging.port).url()]),
+                "b-hook": NotifierSettings(urls=[webhook.url()]),
+            }
+        )
+        round_ = asyncio.create_task(Deliverer(settings, store, owner="test-node").deliver_due(T))
+        for _ in range(200):
+            if webhook.posts:
+                break
+            await asyncio.sleep(0.05)
+        assert webhook.posts, "the webhook waited for the mail server"
+        assert not round_.done() and hanging.connections == 1  # the mail is still stuck
+    finally:
+        hanging.stop()  # the mail send fails now, and is retried later
+    assert await round_ == 1
+    [post] = webhook.posts
+    assert BORDER_STORIES[1].title in post.title
+    [waiting] = store.alerts("pending")
+    assert waiting.notifier == "a-mail" and waiting.attempts == 1

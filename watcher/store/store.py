@@ -177,8 +177,9 @@ class Store:
     def record_fetch(self, feed_id: int, outcome: FetchOutcome, now: dt.datetime) -> None:
         """Store a fetch that brought no entries to ingest (304, unchanged body, error, 410)
         and release the lease. A fetch with entries goes through `ingest(fetch=…)`."""
-        with self._write() as connection:
-            feeds.record_fetch(connection, feed_id, outcome, now)
+        missing = self.record_fetches([(feed_id, outcome, now)])
+        if missing:
+            raise missing[feed_id]
 
     def record_fetches(
         self, fetches: Sequence[tuple[int, FetchOutcome, dt.datetime]]

@@ -44,10 +44,14 @@ _TAG_OR_ENTITY = re.compile(r"<[A-Za-z/!][^>]*>|&(?:#\d+|#[xX][0-9A-Fa-f]+|[A-Za
 
 
 _WHITESPACE = re.compile(r"\s+")
+# split/join is several times faster than the regex (which replaces every single space too),
+# but builds a list of every word: fine for a paragraph, not for a body of megabytes.
+_SPLIT_LIMIT = 16384
 
 
 def _collapse(text: str) -> str:
-    # A regex rather than split/join: no list of every word of a large body.
+    if len(text) <= _SPLIT_LIMIT:
+        return " ".join(text.split())
     return _WHITESPACE.sub(" ", text).strip()
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from hypothesis import example, given
+from hypothesis import strategies as st
+
 from watcher.article import Block
+from watcher.feeds import html
 from watcher.feeds.html import html_to_blocks, html_to_text, text_to_blocks, to_blocks
 
 
@@ -70,3 +74,41 @@ def test_html_to_text_gives_one_line() -> None:
 
 def test_unterminated_comment_is_not_text() -> None:
     assert html_to_text("<p>safe</p><!-- never closed <b>x</b>") == "safe"
+
+
+# Markup plain and not: the walk must take what it can read exactly and leave the rest.
+MARKUP_PIECES = [
+    "<p>", "</p>", "<P class='a'>", "<br>", "<br/>", "<br />", "<br\t/>", "<p/>", "<h2>", "</h2>",
+    "<h2 id=x/>", "<div a=b>", "</div >", "<td>", "</th>", "<li>", "</LI>", "<a b c d>",
+    '<a href="x>y">', "<a\nb\n=\n'1'\n>", "<a b='1'c='2'>", "<a b==1>", "<a href=>", "</a b>",
+    "<img src='a' />", "<p\xa0x>", "<o:p>", "</o:p>", "< p>", "</ p>", "<script>", "</script>",
+    "<style>", "<title>", "</title>", "<textarea>", "<figure>", "</figure>", "<svg/>", "<!-- c -->",
+    "<!--", "<?pi?>", "<!DOCTYPE x>", "<![CDATA[x]]>", "a < b", ">", "<", "&amp;", "&nbsp;",
+    "&#1;", "&#x0;", "&copy", "&", "&#", " ", "  ", "\n", "\t", "\xa0", "\u2028", "\x0b",
+    "word", "Wörd", ".",
+]  # fmt: skip
+
+
+def html_parser_blocks(fragment: str) -> list[tuple[str, str]]:
+    collector = html._BlockCollector()
+    collector.feed(fragment)
+    collector.close()
+    collector.flush()
+    return collector.blocks
+
+
+@given(st.lists(st.sampled_from(MARKUP_PIECES), max_size=16).map("".join))
+@example("<script><style></script>word")  # raw text: the <style> inside is no tag
+@example("<title><p>x</title>y")
+@example("<h2 id=x/>word<br>")
+@example("<p>a &amp; b<br/>\n<br />c &copy d</p>")
+def test_plain_markup_walk_reads_what_html_parser_reads(fragment: str) -> None:
+    collector = html._BlockCollector()
+    if html._walk_plain_markup(fragment, collector):
+        collector.flush()
+        assert collector.blocks == html_parser_blocks(fragment)
+
+
+def test_usual_feed_markup_is_walked_without_html_parser() -> None:
+    fragment = '<p class="lead">A <a href="https://x.example/a?b=1&amp;c=2">link</a>.</p><br/>'
+    assert html._walk_plain_markup(fragment, html._BlockCollector())

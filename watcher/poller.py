@@ -1,7 +1,8 @@
 """One poll of one feed: read it, match its new entries, and store everything in one transaction.
 
-fetch → parse → (full text) → filter new → match → route to notifiers → store (seen marks,
-articles, stories, matches, outbox rows and the feed's new state commit together).
+fetch → parse and match (in a parser worker) → (full text) → route to notifiers → store (seen
+marks, articles, stories, matches, outbox rows and the feed's new state commit together, in a
+transaction shared with the other polls ready to store at the same moment: group commit).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import asyncio
 import datetime as dt
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -28,13 +29,13 @@ from watcher.store import (
     AlertSpec,
     FeedRow,
     FetchOutcome,
-    IngestResult,
     PolledEntry,
+    PollInput,
     Store,
     Validators,
     newest_first,
 )
-from watcher.store.group_commit import FetchRecorder
+from watcher.store.group_commit import FetchRecorder, Ingester
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -68,10 +69,12 @@ class Poller:
     rules: RuleSet
     rng: random.Random = field(default_factory=random.Random)
     recorder: FetchRecorder = field(init=False)
+    ingester: Ingester = field(init=False)
     feeds_by_name: dict[str, FeedSettings] = field(init=False)
 
     def __post_init__(self) -> None:
         self.recorder = FetchRecorder(self.store)
+        self.ingester = Ingester(self.store)
         self.feeds_by_name = {f.name: f for f in self.settings.feeds}
         self.parser.use_rules(self.rules)
 
@@ -116,12 +119,31 @@ class Poller:
             await self.recorder.record(row.id, outcome, now)
             return report
         report.problems = list(read.parsed.problems) + (read.full_text_problems or [])
-        result = await asyncio.to_thread(self._ingest, row, read, outcome, report, now)
+        parsed = read.parsed
+        if parsed.rules_version == self.parser.rules_version and all(
+            entry.matches is not None for entry in parsed.entries
+        ):
+            polled = self._polled(parsed.entries, None)
+        else:
+            # Not matched in the worker (a first poll, full text, a reload in between, or the
+            # matcher failed there): match here, the new entries only.
+            polled = await asyncio.to_thread(self._polled_after_filter, row, parsed.entries)
+        first_poll_alerts = self.settings.poll.first_poll_alerts
+        result = await self.ingester.ingest(
+            PollInput(row.id, polled, now, first_poll_alerts, fetch=outcome)
+        )
         report.entries, report.new, report.alerts = (
             result.listed,
             len(result.new),
             len(result.alerts),
         )
+        by_key = {entry.key: entry for entry in parsed.entries}
+        matched = {e.entry_key: e.matches for e in polled if e.matches}
+        report.matches = [
+            (by_key[new.entry_key], list(matched[new.entry_key]))
+            for new in result.new
+            if new.entry_key in matched
+        ]
         if result.all_new:
             report.missed_entries_warning = True
             log.warning(
@@ -132,39 +154,34 @@ class Poller:
             )
         return report
 
-    def _ingest(
-        self,
-        row: FeedRow,
-        read: FeedRead,
-        outcome: FetchOutcome,
-        report: PollReport,
-        now: dt.datetime,
-    ) -> IngestResult:
-        assert read.parsed is not None
-        entries = read.parsed.entries
+    def _polled_after_filter(
+        self, row: FeedRow, entries: Sequence[ParsedEntry]
+    ) -> list[PolledEntry]:
+        """The entries, the new ones matched here (on a first poll only the newest few, the
+        only ones that may alert)."""
         new = self.store.filter_new(row.id, [e.key for e in entries])
         to_match = {e.key for e in entries if e.key in new.keys}
         if new.first_poll:
-            first = self.settings.poll.first_poll_alerts
             newest = newest_first(
                 [PolledEntry(e.key, e.article) for e in entries if e.key in new.keys]
-            )[:first]
+            )[: self.settings.poll.first_poll_alerts]
             to_match = {e.entry_key for e in newest}
-        # Matches the parser worker found with the rules in force are used as they are; after
-        # a reload in between, or where the worker could not match, they are found here.
-        matched_there = read.parsed.rules_version == self.parser.rules_version
+        return self._polled(entries, to_match)
+
+    def _polled(
+        self, entries: Sequence[ParsedEntry], to_match: set[str] | None
+    ) -> list[PolledEntry]:
+        """What the store needs of each entry. `to_match`: the keys to match here; None: every
+        entry carries its matches from the parser worker, and the store keeps those (and
+        queues their alerts) for the entries it finds new."""
         polled = []
         for entry in entries:
             matches: list[Match] = []
-            alerts: list[AlertSpec] = []
-            if entry.key in to_match:
-                if matched_there and entry.matches is not None:
-                    matches = entry.matches
-                else:
-                    matches = match_article(self.rules, entry.article)
-                alerts = [a for m in matches for a in self._alerts_for(entry, m)]
-                if matches:
-                    report.matches.append((entry, matches))
+            if to_match is None:
+                matches = entry.matches or []
+            elif entry.key in to_match:
+                matches = match_article(self.rules, entry.article)
+            alerts = [a for m in matches for a in self._alerts_for(entry, m)]
             polled.append(
                 PolledEntry(
                     entry.key,
@@ -175,13 +192,7 @@ class Poller:
                     story_keys=entry.story_keys,
                 )
             )
-        return self.store.ingest(
-            row.id,
-            polled,
-            now,
-            first_poll_alerts=self.settings.poll.first_poll_alerts,
-            fetch=outcome,
-        )
+        return polled
 
     def _alerts_for(self, entry: ParsedEntry, match: Match) -> list[AlertSpec]:
         compiled = self.rules.by_id(match.rule_id)

@@ -1,4 +1,5 @@
-"""Fetch outcomes of concurrent polls are committed together, and each poll hears its own."""
+"""Fetch outcomes and entries of concurrent polls are committed together, and each poll hears
+its own."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import asyncio
 import datetime as dt
 from collections.abc import Sequence
 
-from tests.store.builders import T0, add_feed
-from watcher.store import FetchOutcome, Store, StoreError, Validators
-from watcher.store.group_commit import FetchRecorder
+from tests.store.builders import T0, add_feed, count, entry, primed_feed
+from watcher.store import FetchOutcome, PollInput, Store, StoreError, Validators
+from watcher.store.group_commit import FetchRecorder, Ingester
 
 LATER = T0 + dt.timedelta(minutes=15)
 
@@ -23,6 +24,10 @@ class CountingStore:
     def record_fetches(self, fetches: Sequence[tuple[int, FetchOutcome, dt.datetime]]):
         self.batches.append(len(fetches))
         return self.store.record_fetches(fetches)
+
+    def ingest_many(self, polls: Sequence[PollInput]):
+        self.batches.append(len(polls))
+        return self.store.ingest_many(polls)
 
 
 async def test_concurrent_polls_share_transactions_and_each_is_stored(store: Store) -> None:
@@ -74,3 +79,28 @@ async def test_a_store_that_fails_fails_every_waiting_poll() -> None:
         return_exceptions=True,
     )
     assert [str(r) for r in results] == ["store sqlite:///watcher.db: database is locked"] * 3
+
+
+async def test_concurrent_polls_ingest_together_and_each_hears_its_result(store: Store) -> None:
+    feeds = [primed_feed(store, f"feed{n}") for n in range(30)]
+    counting = CountingStore(store)
+    ingester = Ingester(counting)  # type: ignore[arg-type]
+
+    async def poll(feed_id: int):
+        await asyncio.sleep(0)
+        polled = [entry(f"{feed_id}:{n}", notifiers=("chat",)) for n in range(3)]
+        return await ingester.ingest(PollInput(feed_id, polled, T0))
+
+    results = await asyncio.gather(
+        *(poll(feed_id) for feed_id in feeds),
+        ingester.ingest(PollInput(999_999, [entry("x")], T0)),
+        return_exceptions=True,
+    )
+    *stored, missing = results
+    assert isinstance(missing, StoreError) and "999999" in str(missing)
+    for feed_id, result in zip(feeds, stored, strict=True):
+        assert not isinstance(result, BaseException)
+        assert [new.entry_key for new in result.new] == [f"{feed_id}:{n}" for n in range(3)]
+        assert len(result.alerts) == 3
+    assert sum(counting.batches) == 31 and len(counting.batches) < 31
+    assert count(store, "article") == 90 and store.outbox_counts().pending == 90

@@ -1,20 +1,21 @@
-"""One poll's entries into the store, in one transaction (DESIGN §6, reliability.md §7.2).
+"""Polls' entries into the store, in one transaction (DESIGN §6, reliability.md §7.2).
 
 The caller works in two steps so that the matcher and the alert composer stay outside the store:
 
 1. `filter_new` (a read) says which listed keys are unseen and whether this is the feed's first
-   poll; the caller matches only those entries and decides which alerts each would queue.
-2. `ingest` (one write transaction) inserts a seen row for every listed key with
-   `ON CONFLICT DO NOTHING … RETURNING`: the keys the database reports inserted are the new
-   entries, whatever step 1 said. Only for those does it store the article, assign the story,
-   store the matches and queue the alerts (`ON CONFLICT (dedup_key) DO NOTHING`); on a feed's
-   first poll only the seen marks are written, except for the newest `first_poll_alerts`.
-   Feed state (and, when given, the fetch outcome with its validators) commits in the same
-   transaction.
+   poll; a caller can then match only those entries and decide which alerts each would queue.
+2. `ingest_many` (one write transaction, one poll or many) inserts a seen row for every listed
+   key with `ON CONFLICT DO NOTHING … RETURNING`: the keys the database reports inserted are
+   the new entries, whatever step 1 said. Only for those does it store the article, assign the
+   story, store the matches and queue the alerts (`ON CONFLICT (dedup_key) DO NOTHING`); on a
+   feed's first poll only the seen marks are written, except for the newest
+   `first_poll_alerts`. Feed state (and, when given, the fetch outcome with its validators)
+   commits in the same transaction. Many polls go through each step together, so a busy cycle
+   pays the statements once per batch instead of once per feed.
 
-So a crash or an error anywhere leaves either all of a poll or none of it; a key another worker
-marked seen in between is simply not new here; and a story that alerted once for a rule and
-notifier never queues again, from whichever feed it comes.
+So a crash or an error anywhere leaves either all of a batch or none of it; a key another
+worker marked seen in between is simply not new here; and a story that alerted once for a rule
+and notifier never queues again, from whichever feed it comes.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.engine import Connection, Row
 
 from watcher.store.clustering import StoryInput, assign_stories
 from watcher.store.feeds import record_fetch
@@ -37,11 +39,11 @@ from watcher.store.schema import article, feed, match, seen_entry
 from watcher.store.sql import chunks, insert_ignoring_conflicts, next_ids
 from watcher.store.values import (
     ALERT_KINDS,
-    FetchOutcome,
     IngestResult,
     NewArticle,
     NewEntries,
     PolledEntry,
+    PollInput,
     QueuedAlert,
     SkippedAlert,
     StoreError,
@@ -56,10 +58,24 @@ _SEEN_KEYS = select(seen_entry.c.entry_key).where(
 _STILL_LISTED = (
     update(seen_entry)
     .where(
-        seen_entry.c.feed_id == bindparam("feed"),
-        seen_entry.c.entry_key.in_(bindparam("keys", expanding=True)),
+        seen_entry.c.feed_id == bindparam("p_feed"),
+        seen_entry.c.entry_key == bindparam("p_key"),
     )
-    .values(last_seen_at=bindparam("now"))
+    .values(last_seen_at=bindparam("p_now"))
+)
+_FEED_ROWS = (
+    select(feed.c.id, feed.c.name, feed.c.primed_at)
+    .where(feed.c.id.in_(bindparam("ids", expanding=True)))
+    .with_for_update()
+)
+_FEED_LISTED = (
+    update(feed)
+    .where(feed.c.id == bindparam("p_id"))
+    .values(
+        listed_at=bindparam("p_now"),
+        primed_at=func.coalesce(feed.c.primed_at, bindparam("p_now")),
+        last_new_at=func.coalesce(bindparam("p_new_at"), feed.c.last_new_at),
+    )
 )
 
 
@@ -85,70 +101,151 @@ def newest_first(entries: Sequence[PolledEntry]) -> list[PolledEntry]:
     return [entry for _, entry in ordered]
 
 
-def ingest(
-    connection: Connection,
-    feed_id: int,
-    entries: Sequence[PolledEntry],
-    now: dt.datetime,
-    first_poll_alerts: int,
-    fetch: FetchOutcome | None,
-) -> IngestResult:
-    """Inside a write transaction: see module docstring."""
-    row = connection.execute(
-        select(feed.c.name, feed.c.primed_at).where(feed.c.id == feed_id).with_for_update()
-    ).first()
-    if row is None:
-        raise StoreError(f"feed id {feed_id} is not in the store")
-    listed = _unique_keys(entries)
-    _check_inputs(row.name, listed)
-    first_poll = row.primed_at is None
+@dataclass(slots=True)
+class _Poll:
+    """A poll of `ingest_many` that passed the checks, and what its ingest found."""
 
-    inserted = _mark_seen(connection, feed_id, [entry.entry_key for entry in listed], now)
-    new = [entry for entry in listed if entry.entry_key in inserted]
-    # The first poll of a feed only marks its entries seen (but for the newest few, when asked):
-    # they are old news to the user, and storing them would make adding a feed slow.
-    alerting = newest_first(new)[: max(first_poll_alerts, 0)] if first_poll else new
-    alerting_keys = {entry.entry_key for entry in alerting}
-    alerting = [entry for entry in new if entry.entry_key in alerting_keys]
+    index: int
+    input: PollInput
+    listed: list[PolledEntry]
+    primed_at: dt.datetime | None = None
+    new: list[PolledEntry] = field(default_factory=list)
+    alerting: list[PolledEntry] = field(default_factory=list)
+    articles: list[NewArticle] = field(default_factory=list)
+    alerts: list[QueuedAlert] = field(default_factory=list)
+    skipped: list[SkippedAlert] = field(default_factory=list)
 
-    new_articles: list[NewArticle] = []
-    queued: list[QueuedAlert] = []
-    skipped: list[SkippedAlert] = []
-    if alerting:
-        serialize(connection, STORY_LOCK)
-        stories = assign_stories(
-            connection,
-            [
-                StoryInput(e.article.title, e.article.summary, e.canonical_url, e.story_keys)
-                for e in alerting
-            ],
-            now,
+    def result(self) -> IngestResult:
+        alerting = {entry.entry_key for entry in self.alerting}
+        return IngestResult(
+            listed=len(self.listed),
+            first_poll=self.primed_at is None,
+            new=self.articles,
+            quiet=[entry.entry_key for entry in self.new if entry.entry_key not in alerting],
+            alerts=self.alerts,
+            skipped=self.skipped,
         )
-        article_ids = _store_articles(connection, feed_id, alerting, stories, now)
-        _store_matches(connection, list(zip(article_ids, alerting, strict=True)))
-        requests: list[AlertRequest] = []
-        for entry, (story_id, new_story), article_id in zip(
-            alerting, stories, article_ids, strict=True
-        ):
-            new_articles.append(NewArticle(entry.entry_key, article_id, story_id, new_story))
-            requests.extend(
-                AlertRequest(spec, entry.entry_key, story_id, article_id) for spec in entry.alerts
-            )
-        queued, skipped = queue_alerts(connection, requests, now)
 
-    feed_values: dict[str, Any] = {"listed_at": now, "primed_at": row.primed_at or now}
-    if new:
-        feed_values["last_new_at"] = now
-    connection.execute(update(feed).where(feed.c.id == feed_id).values(**feed_values))
-    if fetch is not None:
-        record_fetch(connection, feed_id, fetch, now)
-    return IngestResult(
-        listed=len(listed),
-        first_poll=first_poll,
-        new=new_articles,
-        quiet=[entry.entry_key for entry in new if entry.entry_key not in alerting_keys],
-        alerts=queued,
-        skipped=skipped,
+
+def ingest_many(
+    connection: Connection, polls: Sequence[PollInput]
+) -> list[IngestResult | StoreError]:
+    """Inside a write transaction: see module docstring. Each poll's result, or the StoreError
+    that refused it (a feed not in the store, bad input) while the others went in."""
+    outcomes: list[IngestResult | StoreError | None] = [None] * len(polls)
+    rows = _feed_rows(connection, {poll.feed_id for poll in polls})
+    accepted: list[_Poll] = []
+    for index, poll in enumerate(polls):
+        row = rows.get(poll.feed_id)
+        if row is None:
+            outcomes[index] = StoreError(f"feed id {poll.feed_id} is not in the store")
+            continue
+        listed = _unique_keys(poll.entries)
+        try:
+            _check_inputs(row.name, listed)
+        except StoreError as error:
+            outcomes[index] = error
+            continue
+        accepted.append(_Poll(index, poll, listed))
+    primed_at = {feed_id: row.primed_at for feed_id, row in rows.items()}
+    for round_ in _rounds(accepted):
+        for item in round_:  # an earlier round may have primed the feed
+            item.primed_at = primed_at[item.input.feed_id]
+        _ingest_round(connection, round_)
+        for item in round_:
+            primed_at[item.input.feed_id] = item.primed_at or item.input.now
+            outcomes[item.index] = item.result()
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _feed_rows(connection: Connection, feed_ids: set[int]) -> dict[int, Row[Any]]:
+    found: dict[int, Row[Any]] = {}
+    for part in chunks(sorted(feed_ids)):
+        for row in connection.execute(_FEED_ROWS, {"ids": part}):
+            found[row.id] = row
+    return found
+
+
+def _rounds(polls: Sequence[_Poll]) -> Iterator[list[_Poll]]:
+    """The polls in order, cut wherever a feed comes again: a feed's later poll must see what
+    its earlier one marked seen and primed."""
+    round_: list[_Poll] = []
+    feeds_in_round: set[int] = set()
+    for poll in polls:
+        if poll.input.feed_id in feeds_in_round:
+            yield round_
+            round_, feeds_in_round = [], set()
+        round_.append(poll)
+        feeds_in_round.add(poll.input.feed_id)
+    if round_:
+        yield round_
+
+
+def _ingest_round(connection: Connection, polls: Sequence[_Poll]) -> None:
+    """Ingest polls of distinct feeds together: each step one set of statements for all."""
+    inserted = _mark_seen(connection, polls)
+    for poll in polls:
+        feed_id = poll.input.feed_id
+        poll.new = [e for e in poll.listed if (feed_id, e.entry_key) in inserted]
+        # The first poll of a feed only marks its entries seen (but for the newest few, when
+        # asked): they are old news to the user, and storing them would make adding a feed slow.
+        if poll.primed_at is None:
+            newest = newest_first(poll.new)[: max(poll.input.first_poll_alerts, 0)]
+            keys = {entry.entry_key for entry in newest}
+            poll.alerting = [entry for entry in poll.new if entry.entry_key in keys]
+        else:
+            poll.alerting = poll.new
+    alerting = [(poll, entry) for poll in polls for entry in poll.alerting]
+    if alerting:
+        _store_new(connection, alerting, max(poll.input.now for poll in polls))
+    _update_feeds(connection, polls)
+    for poll in polls:
+        if poll.input.fetch is not None:
+            record_fetch(connection, poll.input.feed_id, poll.input.fetch, poll.input.now)
+
+
+def _store_new(
+    connection: Connection, alerting: Sequence[tuple[_Poll, PolledEntry]], now: dt.datetime
+) -> None:
+    """Store the entries that alert (one poll's or many): stories, articles, matches, alerts."""
+    serialize(connection, STORY_LOCK)
+    stories = assign_stories(
+        connection,
+        [
+            StoryInput(e.article.title, e.article.summary, e.canonical_url, e.story_keys)
+            for _, e in alerting
+        ],
+        now,
+    )
+    article_ids = _store_articles(connection, alerting, stories)
+    _store_matches(connection, list(zip(article_ids, (e for _, e in alerting), strict=True)))
+    requests: list[AlertRequest] = []
+    owners: list[_Poll] = []
+    for (poll, entry), (story_id, new_story), article_id in zip(
+        alerting, stories, article_ids, strict=True
+    ):
+        poll.articles.append(NewArticle(entry.entry_key, article_id, story_id, new_story))
+        for spec in entry.alerts:
+            requests.append(AlertRequest(spec, entry.entry_key, story_id, article_id))
+            owners.append(poll)
+    for poll, outcome in zip(owners, queue_alerts(connection, requests, now), strict=True):
+        if isinstance(outcome, QueuedAlert):
+            poll.alerts.append(outcome)
+        else:
+            poll.skipped.append(outcome)
+
+
+def _update_feeds(connection: Connection, polls: Sequence[_Poll]) -> None:
+    connection.execute(
+        _FEED_LISTED,
+        [
+            {
+                "p_id": poll.input.feed_id,
+                "p_now": poll.input.now,
+                "p_new_at": poll.input.now if poll.new else None,
+            }
+            for poll in polls
+        ],
     )
 
 
@@ -183,37 +280,43 @@ def _check_inputs(feed_name: str, entries: Sequence[PolledEntry]) -> None:
                 raise StoreError(f"{what}: payload is not JSON ({error})") from None
 
 
-def _mark_seen(
-    connection: Connection, feed_id: int, keys: Sequence[str], now: dt.datetime
-) -> set[str]:
-    """Insert seen rows; return the keys that were not there. Refresh `last_seen_at` of the
-    others so that retention never forgets an entry the feed still lists."""
+def _mark_seen(connection: Connection, polls: Sequence[_Poll]) -> set[tuple[int, str]]:
+    """Insert seen rows; return the (feed id, key) pairs that were not there. Refresh
+    `last_seen_at` of the others so that retention never forgets an entry a feed still lists."""
     statement = insert_ignoring_conflicts(
-        connection, seen_entry, "feed_id", "entry_key", returning=("entry_key",)
+        connection, seen_entry, "feed_id", "entry_key", returning=("feed_id", "entry_key")
     )
     rows = [
-        {"feed_id": feed_id, "entry_key": key, "first_seen_at": now, "last_seen_at": now}
-        for key in keys
+        {
+            "feed_id": poll.input.feed_id,
+            "entry_key": entry.entry_key,
+            "first_seen_at": poll.input.now,
+            "last_seen_at": poll.input.now,
+        }
+        for poll in polls
+        for entry in poll.listed
     ]
-    inserted = set(connection.execute(statement, rows).scalars()) if rows else set()
-    already_seen = [key for key in keys if key not in inserted]
-    for part in chunks(already_seen):
-        connection.execute(_STILL_LISTED, {"feed": feed_id, "keys": part, "now": now})
+    inserted = {(row[0], row[1]) for row in connection.execute(statement, rows)} if rows else set()
+    still_listed = [
+        {"p_feed": row["feed_id"], "p_key": row["entry_key"], "p_now": row["last_seen_at"]}
+        for row in rows
+        if (row["feed_id"], row["entry_key"]) not in inserted
+    ]
+    if still_listed:
+        connection.execute(_STILL_LISTED, still_listed)
     return inserted
 
 
 def _store_articles(
     connection: Connection,
-    feed_id: int,
-    entries: Sequence[PolledEntry],
+    alerting: Sequence[tuple[_Poll, PolledEntry]],
     stories: Sequence[tuple[int, bool]],
-    now: dt.datetime,
 ) -> list[int]:
-    ids = next_ids(connection, article, len(entries))
+    ids = next_ids(connection, article, len(alerting))
     rows = [
         {
             "id": article_id,
-            "feed_id": feed_id,
+            "feed_id": poll.input.feed_id,
             "entry_key": entry.entry_key,
             "story_id": story_id,
             "url": entry.article.url,
@@ -221,10 +324,10 @@ def _store_articles(
             "title": entry.article.title,
             "published_at": entry.article.published_at,
             "fetched_at": entry.article.fetched_at,
-            "first_seen_at": now,
+            "first_seen_at": poll.input.now,
             "data": entry.article.model_dump(mode="json"),
         }
-        for article_id, entry, (story_id, _) in zip(ids, entries, stories, strict=True)
+        for article_id, (poll, entry), (story_id, _) in zip(ids, alerting, stories, strict=True)
     ]
     connection.execute(insert(article), rows)
     return ids

@@ -1,8 +1,9 @@
-"""Queuing one poll's alerts into the outbox, inside the ingest transaction.
+"""Queuing alerts into the outbox, inside the ingest transaction.
 
-A fixed number of statements per poll: one lookup of the dedup keys already queued, one per
-throttled (notifier, rule) pair, and the inserts. Decisions follow the order of the requests,
-so within one poll the first alert of a story (or of a throttled rule) wins.
+A fixed number of statements per ingest (of one poll or many): one lookup of the dedup keys
+already queued, one per throttled (notifier, rule) pair, and the inserts. Decisions follow the
+order of the requests, so within one ingest the first alert of a story (or of a throttled
+rule) wins.
 """
 
 from __future__ import annotations
@@ -30,17 +31,18 @@ class AlertRequest:
 
 def queue_alerts(
     connection: Connection, requests: Sequence[AlertRequest], now: dt.datetime
-) -> tuple[list[QueuedAlert], list[SkippedAlert]]:
+) -> list[QueuedAlert | SkippedAlert]:
+    """What became of each request, in the order of the requests."""
     keys = [dedup_key(r.spec.notifier, r.spec.rule_id, r.story_id) for r in requests]
     taken = _queued_keys(connection, keys)
     last_immediate = _last_immediate(connection, requests, now)
-    accepted: list[tuple[AlertRequest, str]] = []
-    skipped: list[SkippedAlert] = []
-    for request, key in zip(requests, keys, strict=True):
+    outcomes: list[QueuedAlert | SkippedAlert | None] = [None] * len(requests)
+    accepted: list[tuple[int, str]] = []
+    for index, (request, key) in enumerate(zip(requests, keys, strict=True)):
         spec = request.spec
         pair = (spec.notifier, spec.rule_id)
         if key in taken:
-            skipped.append(_skipped(request, "duplicate"))
+            outcomes[index] = _skipped(request, "duplicate")
             continue
         last = last_immediate.get(pair)
         if (
@@ -49,26 +51,24 @@ def queue_alerts(
             and last is not None
             and last > now - spec.throttle
         ):
-            skipped.append(_skipped(request, "throttled"))
+            outcomes[index] = _skipped(request, "throttled")
             continue
         taken.add(key)
         if spec.kind == "immediate":
             last_immediate[pair] = now
-        accepted.append((request, key))
-    inserted = _insert(connection, [_row(request, key, now) for request, key in accepted])
-    queued: list[QueuedAlert] = []
-    for request, key in accepted:
+        accepted.append((index, key))
+    inserted = _insert(connection, [_row(requests[index], key, now) for index, key in accepted])
+    for index, key in accepted:
+        request = requests[index]
         if key not in inserted:  # another node queued it between our lookup and insert
-            skipped.append(_skipped(request, "duplicate"))
+            outcomes[index] = _skipped(request, "duplicate")
             continue
         spec = request.spec
-        queued.append(
-            QueuedAlert(
-                inserted[key], key, spec.notifier, spec.rule_id, request.story_id,
-                request.article_id, spec.kind,
-            )
+        outcomes[index] = QueuedAlert(
+            inserted[key], key, spec.notifier, spec.rule_id, request.story_id,
+            request.article_id, spec.kind,
         )  # fmt: skip
-    return queued, skipped
+    return [outcome for outcome in outcomes if outcome is not None]
 
 
 def _row(request: AlertRequest, key: str, now: dt.datetime) -> dict[str, object]:

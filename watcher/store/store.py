@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from watcher.store import clustering, feeds, ingest, migrations, outbox, retention
 from watcher.store.engine import READ_ONLY_OPTION, make_engine
@@ -40,6 +40,7 @@ from watcher.store.values import (
     NewEntries,
     OutboxCounts,
     PolledEntry,
+    PollInput,
     PruneResult,
     StoreError,
     StorySource,
@@ -235,8 +236,32 @@ class Store:
         being pruned). On the feed's first poll entries are only marked seen (no article,
         matches or alerts), except the `first_poll_alerts` newest.
         """
-        with self._write() as connection:
-            return ingest.ingest(connection, feed_id, entries, now, first_poll_alerts, fetch)
+        (result,) = self.ingest_many([PollInput(feed_id, entries, now, first_poll_alerts, fetch)])
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def ingest_many(self, polls: Sequence[PollInput]) -> list[IngestResult | Exception]:
+        """`ingest` for many polls in one transaction (a busy poll cycle would otherwise pay a
+        transaction and a dozen statements per feed). Each poll's result, in order; a poll the
+        store refuses (its feed is gone, bad input) gets its StoreError and the others go in.
+        When the transaction fails as a whole, each poll is tried alone, so that a poll the
+        database rejects cannot take the others down with it: each then gets its own result
+        or the database's error."""
+        try:
+            with self._write() as connection:
+                return list(ingest.ingest_many(connection, polls))
+        except SQLAlchemyError:
+            if len(polls) == 1:
+                raise
+        return [self._ingest_alone(poll) for poll in polls]
+
+    def _ingest_alone(self, poll: PollInput) -> IngestResult | Exception:
+        try:
+            (result,) = self.ingest_many([poll])
+        except SQLAlchemyError as error:
+            return error
+        return result
 
     def story_sources(self, story_id: int) -> list[StorySource]:
         with self._read() as connection:

@@ -140,9 +140,10 @@ class PolledEntry:
     """One entry of a fetched feed, with what the caller computed for it.
 
     `canonical_url` clusters stories across feeds (None: the entry has no usable link).
-    `matches` and `alerts` only matter when the entry turns out to be new; pass them empty for
-    entries `filter_new` reported as seen. `story_keys`, when given, must be
-    `story_keys(article.title, article.summary)`, computed ahead (in a parser worker, say) so that
+    `matches` and `alerts` only matter when the entry turns out to be new (the store ignores them
+    otherwise, so they may be left empty for entries `filter_new` reported as seen).
+    `story_keys`, when given, must be `story_keys(article.title, article.summary)`, computed
+    ahead (in a parser worker, say) so that
     ingest skips the costly part of story clustering; None: ingest computes them.
     """
 
@@ -152,6 +153,19 @@ class PolledEntry:
     matches: Sequence[MatchLike] = ()
     alerts: Sequence[AlertSpec] = ()
     story_keys: StoryKeys | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PollInput:
+    """One poll to ingest (`Store.ingest_many`): every entry the feed listed, the time of the
+    poll, how many of a first poll's newest entries may alert, and the fetch outcome to record
+    with it (None: record none)."""
+
+    feed_id: int
+    entries: Sequence[PolledEntry]
+    now: dt.datetime
+    first_poll_alerts: int = 0
+    fetch: FetchOutcome | None = None
 
 
 @dataclass(frozen=True, slots=True)

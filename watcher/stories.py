@@ -42,11 +42,12 @@ _LANES = struct.Struct(f"<{BANDS * ROWS_PER_BAND}H")
 _BAND = struct.Struct(f"<{ROWS_PER_BAND + 1}H")
 # The lane-wise minimum over all shingles is taken on Python integers used as vector registers
 # (SWAR), a few big-integer operations per shingle instead of 64 Python comparisons: even and
-# odd lanes go apart, each lane alone in a 32-bit slot, so that the slot's bit 16 is free to
-# catch the comparison (a + 2¹⁶ − b has it set exactly when a ≥ b, and never borrows from the
-# next slot).
-_SLOTS = int.from_bytes(b"\xff\xff\x00\x00" * (_LANES.size // 4), "little")
-_SPARE = int.from_bytes(b"\x00\x00\x01\x00" * (_LANES.size // 4), "little")
+# odd lanes go apart (the even ones to the low half of one register, the odd ones to its high
+# half), each lane alone in a 32-bit slot, so that the slot's bit 16 is free to catch the
+# comparison (a + 2¹⁶ − b has it set exactly when a ≥ b, and never borrows from the next slot).
+_HALF = _LANES.size * 8
+_SLOTS = int.from_bytes(b"\xff\xff\x00\x00" * (_LANES.size // 2), "little")
+_SPARE = int.from_bytes(b"\x00\x00\x01\x00" * (_LANES.size // 2), "little")
 
 
 def words(text: str) -> list[str]:
@@ -83,13 +84,14 @@ class Fingerprint:
 
     def band_keys(self) -> list[int]:
         """The LSH keys to index and to look up: similar fingerprints share one (see above)."""
-        even = odd = _SLOTS  # every lane at its largest value
+        lowest = _SLOTS  # every lane at its largest value
         for shingle in self.shingles:
             lanes = int.from_bytes(
                 hashlib.shake_128(shingle.encode()).digest(_LANES.size), "little"
             )
-            even = _slot_minimum(even, lanes & _SLOTS)
-            odd = _slot_minimum(odd, lanes >> 16 & _SLOTS)
+            # Shifted by the half width less 16 bits, the odd lanes land on the high half's slots.
+            lowest = _slot_minimum(lowest, (lanes | lanes << _HALF - 16) & _SLOTS)
+        even, odd = lowest & (1 << _HALF) - 1, lowest >> _HALF
         minhashes = _LANES.unpack((even | odd << 16).to_bytes(_LANES.size, "little"))
         keys = []
         for band in range(BANDS):

@@ -140,11 +140,12 @@ def _iso_date(match: re.Match[str]) -> dt.datetime | None:
         return None
 
 
-def _rfc822_date(raw: str) -> dt.datetime | None:
+def _rfc822_date(raw: str, fallback: dt.datetime | None) -> dt.datetime | None:
     try:
         when = email.utils.parsedate_to_datetime(raw)
     except (ValueError, TypeError, IndexError):
-        return None
+        # Parsed again only on failure, to tell impossible values (None) from another shape.
+        return None if email.utils.parsedate_tz(raw) is not None else fallback
     if when.tzinfo is None:
         zone = _ZONE_NAME.search(raw)
         minutes = ZONE_OFFSETS.get(zone.group(1).upper(), 0) if zone else 0
@@ -167,9 +168,7 @@ def parse_date(raw: str, fallback: dt.datetime | None = None) -> dt.datetime | N
         return _iso_date(iso)
     if _ISO_START.match(text):
         return None
-    if email.utils.parsedate_tz(text) is not None:
-        return _rfc822_date(text)
-    return fallback
+    return _rfc822_date(text, fallback)
 
 
 def render_age(published: dt.datetime, now: dt.datetime) -> str:

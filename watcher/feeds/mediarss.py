@@ -166,12 +166,16 @@ class _ItemReader:
         return local, namespace in MEDIA_NAMESPACES
 
     def start(self, name: str, attributes: dict[str, str]) -> None:
-        declared = {
-            key[len("xmlns:") :]: value
-            for key, value in attributes.items()
-            if key.startswith("xmlns:")
-        }
-        self._scopes.append({**self._scopes[-1], **declared} if declared else self._scopes[-1])
+        scope = self._scopes[-1]
+        # Most elements have no attributes; this runs for every element of the document.
+        if attributes:
+            declared = {
+                key[len("xmlns:") :]: value
+                for key, value in attributes.items()
+                if key.startswith("xmlns:")
+            }
+            scope = {**scope, **declared} if declared else scope
+        self._scopes.append(scope)
         self._depth += 1
         local, media = self._is_media(name)
         self._element_stack.append((local, media))

@@ -1,25 +1,27 @@
 """Assigning new articles to stories (stories.py says when two are the same).
 
-One poll's new articles are assigned together with a fixed number of statements: one lookup of
-their canonical URLs, one of their band keys, then the decisions in Python (an article may
-also join a story created by an earlier article of the same poll), then the inserts. The
-statements are built once (their lists are expanding parameters), so SQLAlchemy's compiled
-cache serves every poll without building or keying a statement again.
+New articles (of one poll or a batch) are assigned together with a fixed number of statements:
+one lookup of their canonical URLs, one of their band keys, then the decisions in Python (an
+article may also join a story created by an earlier article of the same batch), then the
+inserts. The statements are built once per dialect (each list is one parameter), so
+SQLAlchemy's compiled cache serves every poll without building or keying a statement again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Select, bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from watcher.store.schema import article, feed, story, story_band
-from watcher.store.sql import chunks, insert_plain_rows, next_ids
+from watcher.store.sql import chunks, insert_plain_rows, many, next_ids, one_of
 from watcher.store.values import StorySource
 from watcher.stories import WINDOW, Fingerprint, StoryKeys, clusterable_url, story_keys
 
@@ -56,26 +58,34 @@ class _Candidate:
         return self._fingerprint
 
 
-_BY_URL = (
-    select(article.c.canonical_url, article.c.story_id, story.c.last_seen_at)
-    .join(story, story.c.id == article.c.story_id)
-    .where(article.c.canonical_url.in_(bindparam("urls", expanding=True)))
-    .order_by(article.c.id)
-)
-_BY_BAND = (
-    select(
-        story_band.c.band_key,
-        story.c.id,
-        story.c.title_words,
-        story.c.summary_words,
-        story.c.last_seen_at,
+@functools.cache
+def _by_url(dialect: str) -> Select[Any]:
+    return (
+        select(article.c.canonical_url, article.c.story_id, story.c.last_seen_at)
+        .join(story, story.c.id == article.c.story_id)
+        .where(one_of(article.c.canonical_url, "urls", dialect))
+        .order_by(article.c.id)
     )
-    .join(story, story.c.id == story_band.c.story_id)
-    .where(
-        story_band.c.band_key.in_(bindparam("keys", expanding=True)),
-        story.c.last_seen_at >= bindparam("since"),
+
+
+@functools.cache
+def _by_band(dialect: str) -> Select[Any]:
+    return (
+        select(
+            story_band.c.band_key,
+            story.c.id,
+            story.c.title_words,
+            story.c.summary_words,
+            story.c.last_seen_at,
+        )
+        .join(story, story.c.id == story_band.c.story_id)
+        .where(
+            one_of(story_band.c.band_key, "keys", dialect),
+            story.c.last_seen_at >= bindparam("since"),
+        )
     )
-)
+
+
 _TOUCH = (
     update(story)
     .where(
@@ -138,11 +148,13 @@ def assign_stories(
 
 def _stories_by_url(connection: Connection, urls: set[str]) -> dict[str, _Candidate]:
     found: dict[str, _Candidate] = {}
-    for part in chunks(sorted(urls)):
-        for row in connection.execute(_BY_URL, {"urls": part}):
-            # The latest article with the URL wins. Its story is joined by URL, never compared
-            # by text, so it needs no words.
-            found[row.canonical_url] = _Candidate((), (), row.last_seen_at, story_id=row.story_id)
+    if not urls:
+        return found
+    dialect = connection.dialect.name
+    for row in connection.execute(_by_url(dialect), {"urls": many(dialect, sorted(urls))}):
+        # The latest article with the URL wins. Its story is joined by URL, never compared
+        # by text, so it needs no words.
+        found[row.canonical_url] = _Candidate((), (), row.last_seen_at, story_id=row.story_id)
     return found
 
 
@@ -151,19 +163,22 @@ def _stories_by_band(
 ) -> defaultdict[int, list[_Candidate]]:
     """Stories of the clustering window sharing a band key, with their words."""
     by_band: defaultdict[int, list[_Candidate]] = defaultdict(list)
+    if not keys:
+        return by_band
     stories: dict[int, _Candidate] = {}
-    for part in chunks(sorted(keys)):
-        for row in connection.execute(_BY_BAND, {"keys": part, "since": now - WINDOW}):
-            candidate = stories.get(row.id)
-            if candidate is None:
-                candidate = _Candidate(
-                    row.title_words.split(),
-                    row.summary_words.split(),
-                    row.last_seen_at,
-                    story_id=row.id,
-                )
-                stories[row.id] = candidate
-            by_band[row.band_key].append(candidate)
+    dialect = connection.dialect.name
+    parameters = {"keys": many(dialect, sorted(keys)), "since": now - WINDOW}
+    for row in connection.execute(_by_band(dialect), parameters):
+        candidate = stories.get(row.id)
+        if candidate is None:
+            candidate = _Candidate(
+                row.title_words.split(),
+                row.summary_words.split(),
+                row.last_seen_at,
+                story_id=row.id,
+            )
+            stories[row.id] = candidate
+        by_band[row.band_key].append(candidate)
     return by_band
 
 

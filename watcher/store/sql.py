@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Integer, Select, Table, bindparam, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Table,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -20,6 +31,21 @@ CHUNK = 500
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def one_of(column: ColumnElement[Any], name: str, dialect: str) -> ColumnElement[bool]:
+    """`column IN (…)` over the values of one bound parameter (give it `many(dialect, values)`):
+    a JSON array taken apart by `json_each` on SQLite, an array on PostgreSQL. A list of
+    hundreds of values then costs one parameter to bind, not hundreds, and the statement stays
+    the same for any number of values (no chunks, no re-compiling per length)."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(column.type)))
+    return column.in_(select(literal_column("value")).select_from(func.json_each(bindparam(name))))
+
+
+def many(dialect: str, values: Iterable[Any]) -> Any:
+    """The parameter value of `one_of`."""
+    return list(values) if dialect == "postgresql" else json.dumps(list(values))
 
 
 def insert_ignoring_conflicts(

@@ -143,8 +143,8 @@ class PolledEntry:
     `matches` and `alerts` only matter when the entry turns out to be new (the store ignores them
     otherwise, so they may be left empty for entries `filter_new` reported as seen).
     `story_keys`, when given, must be `story_keys(article.title, article.summary)`, computed
-    ahead (in a parser worker, say) so that
-    ingest skips the costly part of story clustering; None: ingest computes them.
+    ahead (in a parser worker, say) so that ingest skips the costly part of story clustering;
+    None: ingest computes them.
     """
 
     entry_key: str

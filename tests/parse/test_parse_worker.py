@@ -102,6 +102,35 @@ async def test_killed_worker_fails_only_its_own_feed(pool: ParserPool) -> None:
     assert len((await pool.parse(SMALL, {}, feed(), FETCHED_AT)).entries) == 1
 
 
+async def test_feeds_queued_behind_one_that_kills_the_worker_are_parsed_elsewhere() -> None:
+    # One worker: every feed waits in its queue, the killer's among them.
+    async with ParserPool(max_workers=1, memory_limit=256 * 2**20) as pool:
+        killer = KillsItsWorker(name="killer", url="https://feeds.example.org/killer")
+        results = await asyncio.gather(
+            pool.parse(SMALL, {}, feed("ok-0"), FETCHED_AT),
+            pool.parse(SMALL, {}, killer, FETCHED_AT),
+            *(pool.parse(SMALL, {}, feed(f"ok-{n}"), FETCHED_AT) for n in range(1, 4)),
+            return_exceptions=True,
+        )
+    failed = results.pop(1)
+    assert isinstance(failed, FeedParseError)
+    assert str(failed).startswith("killer: the parser process died on this feed")
+    assert [r.entries[0].article.feed for r in results if isinstance(r, ParsedFeed)] == [
+        f"ok-{n}" for n in range(4)
+    ]
+
+
+async def test_a_feed_queued_behind_a_memory_blowup_is_parsed_elsewhere() -> None:
+    async with ParserPool(max_workers=1, memory_limit=256 * 2**20) as pool:
+        huge, small = await asyncio.gather(
+            pool.parse(one_huge_item(20), {}, feed("huge"), FETCHED_AT),
+            pool.parse(SMALL, {}, feed(), FETCHED_AT),
+            return_exceptions=True,
+        )
+    assert isinstance(huge, FeedParseError) and "memory limit" in str(huge)
+    assert isinstance(small, ParsedFeed)
+
+
 async def test_feed_over_the_cpu_budget_fails_alone() -> None:
     async with ParserPool(max_workers=2, cpu_seconds=1, memory_limit=2**31) as pool:
         slow, small = await asyncio.gather(

@@ -3,10 +3,11 @@
 feedparser is CPU-bound and has had memory blow-ups on hostile input; parsing on the event
 loop would stall the scheduler and the watchdog, and a blow-up in-process would take the daemon
 down. `ParserPool` runs `parse_feed` in worker processes that cap their own address space
-(`RLIMIT_AS`) and CPU time per feed (`RLIMIT_CPU`). Each worker parses one feed at a time, so
-when one dies the feed that killed it is known: that feed is retried once in a fresh worker
-(the kill may have come from outside) and fails with FeedParseError if it dies again; no other
-feed is touched.
+(`RLIMIT_AS`) and CPU time per feed (`RLIMIT_CPU`). Each worker parses one feed at a time, in
+the order they were sent (the next one waits in its pipe, so that it never idles while the
+parent reads an answer), so when one dies the feed that killed it is known: that feed is
+retried once in a fresh worker (the kill may have come from outside) and fails with
+FeedParseError if it dies again; the feeds queued behind it go to another worker untouched.
 
 The workers are plain `python -c` processes that import the parsing code and nothing else,
 talking over a pipe (length-prefixed pickles). A multiprocessing pool would re-import the
@@ -174,11 +175,18 @@ class _PickledRules:
 
 
 class _WorkerDied(Exception):
-    """The worker process ended while it held our feed."""
+    """The worker process ended while it held our feed. `culprit`: it was parsing this feed
+    (else it died on an earlier one, or left after a MemoryError, before starting ours)."""
+
+    def __init__(self, *, culprit: bool) -> None:
+        super().__init__()
+        self.culprit = culprit
 
 
 class _Worker:
-    """One worker process, used by one thread of the pool at a time."""
+    """One worker process with up to `DEPTH` requests queued at it, each sent and answered by
+    its own pool thread. Answers come back in the order of the requests, so each thread waits
+    for its turn to read."""
 
     def __init__(self, memory_limit: int, tasks: int) -> None:
         # The worker imports from where this process does, never from the working directory
@@ -190,8 +198,16 @@ class _Worker:
             stdout=subprocess.PIPE,
             env={**os.environ, "PYTHONPATH": path},
         )
-        self.left = tasks
+        self.left = tasks  # requests it will still take; counted when a thread takes a slot
+        self.assigned = 0  # threads holding one of its slots
         self.rules_version: int | None = None
+        self._sent = 0
+        self._read = 0
+        # The number of the first request it will never answer: it died on that one, or left
+        # after a MemoryError just before it.
+        self._last_answer: int | None = None
+        self._lock_write = threading.Lock()
+        self._turn = threading.Condition()
         assert self.process.stdin is not None and self.process.stdout is not None
         try:
             _write_message(self.process.stdin, (memory_limit, tasks))
@@ -204,22 +220,34 @@ class _Worker:
 
     @property
     def usable(self) -> bool:
-        return self.left > 0 and self.process.poll() is None
+        return self.left > 0 and self._last_answer is None and self.process.poll() is None
 
     def run(self, request: tuple[Any, ...], rules: _PickledRules | None) -> tuple[bool, Any]:
         assert self.process.stdin is not None and self.process.stdout is not None
-        self.left -= 1
-        try:
-            if rules is not None and rules.version != self.rules_version:
-                _write_pickled(self.process.stdin, rules.data)
-                self.rules_version = rules.version
-            _write_message(self.process.stdin, request)
-            answer = _read_message(self.process.stdout)
-        except (EOFError, BrokenPipeError):
-            self.stop()
-            raise _WorkerDied from None
-        if isinstance(answer[1], MemoryError):
-            self.left = 0  # it leaves after a MemoryError
+        with self._lock_write:
+            number = self._sent
+            self._sent += 1
+            try:
+                if rules is not None and rules.version != self.rules_version:
+                    _write_pickled(self.process.stdin, rules.data)
+                    self.rules_version = rules.version
+                _write_message(self.process.stdin, request)
+            except OSError:  # it has died: reading says on which request
+                pass
+        with self._turn:
+            self._turn.wait_for(lambda: self._read == number or self._last_answer is not None)
+            if self._last_answer is not None:  # it is gone before starting ours
+                raise _WorkerDied(culprit=False)
+            try:
+                answer = _read_message(self.process.stdout)
+            except (EOFError, OSError):
+                self._last_answer = number
+                self._turn.notify_all()
+                raise _WorkerDied(culprit=True) from None
+            self._read = number + 1
+            if isinstance(answer[1], MemoryError):  # it leaves after a MemoryError
+                self._last_answer = self._read
+            self._turn.notify_all()
         return answer
 
     def stop(self) -> None:
@@ -227,7 +255,8 @@ class _Worker:
         if process.poll() is None:
             try:
                 assert process.stdin is not None
-                _write_message(process.stdin, None)
+                with self._lock_write:
+                    _write_message(process.stdin, None)
             except (BrokenPipeError, OSError):
                 pass
         for stream in (process.stdin, process.stdout):
@@ -238,6 +267,11 @@ class _Worker:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+# Requests queued at each worker: while the parent reads one answer (and waits for the GIL to
+# do so), the worker is already parsing the next feed instead of idling.
+DEPTH = 2
 
 
 class ParserPool:
@@ -257,10 +291,9 @@ class ParserPool:
         self.memory_limit = memory_limit
         self.cpu_seconds = cpu_seconds
         self._tasks_per_worker = tasks_per_worker
-        # One thread per worker process: it writes the request and waits for the answer.
+        # One thread per queued request: it writes the request and waits for the answer.
         # A pool of our own, not the loop's default one (DNS lookups run there).
-        self._threads = ThreadPoolExecutor(self.max_workers, thread_name_prefix="parser")
-        self._local = threading.local()
+        self._threads = ThreadPoolExecutor(self.max_workers * DEPTH, thread_name_prefix="parser")
         self._workers: set[_Worker] = set()
         self._lock = threading.Lock()
         self._closed = False
@@ -319,38 +352,54 @@ class ParserPool:
     def _run(
         self, request: tuple[Any, ...], name: str, rules: _PickledRules | None
     ) -> tuple[bool, Any]:
-        """In a pool thread: send the request to this thread's worker, once more to a fresh
-        worker if that one died on it."""
-        for attempt in range(2):
-            worker = self._worker()
+        """In a pool thread: send the request to a worker and wait for the answer; once more to
+        a fresh worker if one died on it. A request queued behind a feed that killed its
+        worker was never started: it goes to another worker without counting as an attempt."""
+        attempts = 0
+        while True:
+            worker = self._checkout()
             try:
                 return worker.run(request, rules)
-            except _WorkerDied:
-                with self._lock:
-                    self._workers.discard(worker)
-                if attempt:
+            except _WorkerDied as died:
+                if died.culprit:
+                    attempts += 1
+                if attempts == 2:
                     return False, FeedParseError(
                         f"{name}: the parser process died on this feed (over the "
                         f"{self.memory_limit // 2**20} MB memory or {self.cpu_seconds} s CPU "
                         "limit, or killed)"
                     )
-        raise AssertionError("unreachable")
+            finally:
+                self._checkin(worker)
 
-    def _worker(self) -> _Worker:
-        worker: _Worker | None = getattr(self._local, "worker", None)
-        if worker is not None and worker.usable:
-            return worker
-        if worker is not None:
-            worker.stop()
-            with self._lock:
-                self._workers.discard(worker)
+    def _checkout(self) -> _Worker:
+        """A slot at a worker: an idle one, else a new one while there are fewer than
+        `max_workers`, else the least busy one with a free slot (a new one when none has)."""
         with self._lock:
             if self._closed:
                 raise FeedParseError("the parser pool is closed")
-            worker = _Worker(self.memory_limit, self._tasks_per_worker)
-            self._workers.add(worker)
-        self._local.worker = worker
-        return worker
+            usable = [w for w in self._workers if w.usable]
+            free = [w for w in usable if w.assigned < DEPTH]
+            idle = [w for w in free if w.assigned == 0]
+            if idle:
+                worker = idle[0]
+            elif free and len(usable) >= self.max_workers:
+                worker = min(free, key=lambda w: w.assigned)
+            else:
+                worker = _Worker(self.memory_limit, self._tasks_per_worker)
+                self._workers.add(worker)
+            worker.assigned += 1
+            worker.left -= 1
+            return worker
+
+    def _checkin(self, worker: _Worker) -> None:
+        with self._lock:
+            worker.assigned -= 1
+            done = worker.assigned == 0 and not worker.usable
+            if done:
+                self._workers.discard(worker)
+        if done:  # it has served its share, died, or is leaving after a MemoryError
+            worker.stop()
 
     def close(self) -> None:
         """Stop the workers; parses still queued are cancelled."""

@@ -119,7 +119,9 @@ def assign_stories(
         own = _Candidate(item_keys.title_words, item_keys.summary_words, now)
         match = by_url.get(url) if url else None
         if match is None and item_keys.band_keys:
-            match = _most_similar(own, (c for key in item_keys.band_keys for c in by_band[key]))
+            # `get`: most keys have no story, and the defaultdict would store an empty list each.
+            candidates = (c for key in item_keys.band_keys for c in by_band.get(key, ()))
+            match = _most_similar(own, candidates)
         if match is None:
             own.slot = len(created)
             match = own

@@ -54,7 +54,7 @@ from watcher.config import load_settings
 from watcher.feeds.fetch import Fetcher
 from watcher.matching import load_ruleset
 from watcher.poller import Poller, PollReport, poll_every_feed
-from watcher.runtime import http_limits, parser_pool
+from watcher.runtime import freeze_long_lived_objects, http_limits, parser_pool
 from watcher.store import Store
 
 HERE = Path(__file__).resolve().parent
@@ -235,6 +235,7 @@ async def run(args: argparse.Namespace) -> None:
             parser = parser_pool(settings.poll)
             try:
                 poller = Poller(settings, watcher.store, fetcher, parser, watcher.ruleset)
+                freeze_long_lived_objects()  # as the daemon does once started
                 server.switch("conditional", 0)
                 first = await watcher.cycle(poller)
                 print(f"  first poll      {first.seconds:6.2f} s  {first.summary()}")

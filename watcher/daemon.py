@@ -35,7 +35,7 @@ from watcher.config import ConfigError, Settings, load_settings
 from watcher.feeds.fetch import Fetcher, quiet_noisy_loggers
 from watcher.matching import LoadedRuleSet, load_ruleset
 from watcher.poller import Poller, PollReport, poll_every_feed
-from watcher.runtime import http_limits, parser_pool
+from watcher.runtime import freeze_long_lived_objects, http_limits, parser_pool
 from watcher.sdnotify import Notifier
 from watcher.store import Store
 
@@ -112,6 +112,7 @@ class Daemon:
                 self._deliverer = Deliverer(
                     self.settings, self.store, self.owner, self.stream, stopping=self._stop.is_set
                 )
+                freeze_long_lived_objects()
                 if self.once:
                     await self._cycle()
                 else:
@@ -376,6 +377,7 @@ class Daemon:
         )
         if self._scheduler is not None and not self.dry_run:
             self._schedule_digests()
+        freeze_long_lived_objects()
         log.info("reloaded: %d feeds, %d rules", len(settings.feeds), len(rules.ruleset))
         self.notifier.ready(self._status_line())
         return True

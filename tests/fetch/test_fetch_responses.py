@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 
 from tests.support.httpserver import LoopbackServer, Reply, SeenRequest, compress
@@ -122,3 +123,39 @@ async def test_cookies_a_server_sets_are_never_sent_back(
     await fetcher.fetch(server.url("/rss"))
 
     assert [request.header("cookie") for request in server.requests_to("/rss")] == [None, None]
+
+
+async def test_a_keep_alive_connection_is_reused_by_the_next_fetch(
+    server: LoopbackServer, fetcher: Fetcher
+) -> None:
+    server.route("/rss", Reply(headers=RSS_TYPE, body=RSS))
+
+    await fetcher.fetch(server.url("/rss"))
+    await fetcher.fetch(server.url("/rss"))
+
+    first, second = server.requests_to("/rss")
+    assert first.connection == second.connection
+
+
+async def test_a_kept_connection_the_server_has_since_closed_is_not_used_again(
+    fetcher: Fetcher,
+) -> None:
+    connections = 0
+
+    async def answer_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nrss")
+        await writer.drain()
+        writer.close()  # no "Connection: close" first: the client has to notice by itself
+
+    listener = await asyncio.start_server(answer_once, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}/rss"
+    async with listener:
+        first = await fetcher.fetch(url)
+        await asyncio.sleep(0.1)  # the server's FIN arrives while the connection sits idle
+        second = await fetcher.fetch(url)
+
+    assert first.outcome is second.outcome is Outcome.FETCHED, second.error
+    assert connections == 2

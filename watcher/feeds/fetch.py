@@ -24,19 +24,23 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import hashlib
 import http
 import http.cookiejar
 import logging
 import re
+import select
 import socket
 import ssl
 import time
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Self
+from typing import Any, Self
 
+import httpcore
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -343,9 +347,125 @@ class _HostGate:
 # -- the fetcher ----------------------------------------------------------------------------------
 
 
-def _no_cookies() -> http.cookiejar.CookieJar:
-    """A cookie jar that keeps nothing: a poll must not depend on, or carry, earlier answers."""
-    return http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+class _NoCookies(httpx.Cookies):
+    """Cookies that stay empty: a poll must not depend on, or carry, earlier answers."""
+
+    def __init__(self) -> None:
+        policy = http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
+        super().__init__(http.cookiejar.CookieJar(policy=policy))
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        # httpx would build a urllib request and an email message from every response, only
+        # for a jar that keeps nothing: about 5 % of the CPU time of a 304.
+        return None
+
+
+class _Client(httpx.AsyncClient):
+    """An httpx client that never keeps or sends a cookie."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._no_cookies = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._no_cookies
+
+
+def _socket_readable(sock: socket.socket | None) -> bool:
+    """Whether a read would not block: for an idle keep-alive connection, the server closed it."""
+    if sock is None or sock.fileno() < 0:
+        return True
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+class _Stream(httpcore.AsyncNetworkStream):
+    """httpcore's stream, but with a cheap answer to "is_readable".
+
+    httpcore's pool asks it of every idle connection on every request and every release, and
+    anyio answers by building all of the socket's attributes (a getpeername and more) each time:
+    a tenth of the CPU time of a fetch in benchmarks/bench_fetch.py. The socket does not change,
+    so look it up once, and only when asked: a connection that never sits idle never is.
+    """
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+
+    @functools.cached_property
+    def _socket(self) -> socket.socket | None:
+        # Under TLS too: the TLS stream reports the socket it runs over.
+        return self._inner.get_extra_info("socket")
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return _Stream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> object:
+        if info == "is_readable":
+            return _socket_readable(self._socket)
+        return self._inner.get_extra_info(info)
+
+
+class _Backend(httpcore.AsyncNetworkBackend):
+    """Wraps a network backend so that its streams answer "is_readable" cheaply."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
+        self._inner = inner
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        stream = await self._inner.connect_tcp(
+            host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+        )
+        return _Stream(stream)
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        stream = await self._inner.connect_unix_socket(
+            path, timeout=timeout, socket_options=socket_options
+        )
+        return _Stream(stream)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def _wrap_backends(client: httpx.AsyncClient) -> None:
+    """Put `_Backend` under every connection pool of `client` (proxies from the environment
+    have pools of their own).
+
+    httpx has no public hook for the network backend; httpcore's pool reads this attribute for
+    every new connection (tests/fetch/test_fulltext.py covers the SSRF guard installed this way).
+    """
+    for transport in [client._transport, *client._mounts.values()]:
+        pool = getattr(transport, "_pool", None)
+        if pool is not None:
+            pool._network_backend = _Backend(pool._network_backend)
 
 
 def _cause(error: BaseException, kind: type[BaseException]) -> BaseException | None:
@@ -392,23 +512,17 @@ class Fetcher:
             keepalive_expiry=5.0,
         )
         # Operator-configured feed URLs: proxies and CA bundles from the environment apply.
-        self._client = httpx.AsyncClient(
-            headers=headers, timeout=timeout, limits=pool, cookies=_no_cookies()
-        )
+        self._client = _Client(headers=headers, timeout=timeout, limits=pool)
         # Links from feeds: a separate pool (a connection opened to a private address for a
         # feed must never be reused for an article link), no environment proxy (the address
         # check must apply to the target, not to a proxy), and the guard under every connect.
         transport = httpx.AsyncHTTPTransport(limits=pool, trust_env=False)
-        # httpx has no public hook for the network backend; httpcore's pool reads this
-        # attribute for every new connection (tests/fetch/test_fulltext.py covers it).
-        transport._pool._network_backend = PublicOnlyBackend(address_check)
-        self._guarded = httpx.AsyncClient(
-            headers=headers,
-            timeout=timeout,
-            transport=transport,
-            trust_env=False,
-            cookies=_no_cookies(),
+        transport._pool._network_backend = PublicOnlyBackend(address_check)  # see _wrap_backends
+        self._guarded = _Client(
+            headers=headers, timeout=timeout, transport=transport, trust_env=False
         )
+        _wrap_backends(self._client)
+        _wrap_backends(self._guarded)
         self._global = asyncio.Semaphore(self.limits.concurrency)
         self._hosts = _HostGate(self.limits.per_host)
 
@@ -450,14 +564,15 @@ class Fetcher:
         attempt = _Attempt(self, client, url, request_headers, previous_body_hash, started)
         async with self._global:
             result = await attempt.run()
-        log.debug(
-            "fetch %s: %s%s%s in %.2f s",
-            redact_url(url),
-            result.outcome,
-            f" {result.status}" if result.status else "",
-            f" ({result.error})" if result.error else "",
-            result.elapsed,
-        )
+        if log.isEnabledFor(logging.DEBUG):  # redacting the URL is not free
+            log.debug(
+                "fetch %s: %s%s%s in %.2f s",
+                redact_url(url),
+                result.outcome,
+                f" {result.status}" if result.status else "",
+                f" ({result.error})" if result.error else "",
+                result.elapsed,
+            )
         return result
 
 

@@ -41,7 +41,7 @@ from watcher.matching import RuleSet
 
 DEFAULT_MEMORY_LIMIT = 512 * 1024 * 1024
 DEFAULT_CPU_SECONDS = 30
-DEFAULT_TASKS_PER_WORKER = 500
+DEFAULT_TASKS_PER_WORKER = 2000
 
 _LENGTH = struct.Struct("!Q")
 _CHILD_MAIN = "from watcher.feeds.worker import serve; serve()"
@@ -197,6 +197,9 @@ class _Worker:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env={**os.environ, "PYTHONPATH": path},
+            # Our descriptors are not inheritable anyway; keeping them lets subprocess use
+            # posix_spawn (vfork) instead of forking a copy of the daemon's whole address space.
+            close_fds=False,
         )
         self.left = tasks  # requests it will still take; counted when a thread takes a slot
         self.assigned = 0  # threads holding one of its slots

@@ -50,6 +50,21 @@ def owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def _gone_from_this_host(owner: str) -> bool:
+    """Whether a lease owner was a process of this host that is no longer running."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # running, as another user
+        return False
+    return False
+
+
 def load_rules_or_report(settings: Settings) -> LoadedRuleSet:
     loaded = load_ruleset(settings.rules.paths)
     for problem in loaded.problems:
@@ -103,6 +118,7 @@ class Daemon:
         quiet_noisy_loggers()
         now = dt.datetime.now(dt.UTC)
         self.store.sync_feeds([f for f in self.settings.feeds if f.enabled], now)
+        self._release_leases_of_dead_processes()
         async with Fetcher(http_limits(self.settings.http)) as fetcher:
             parser = parser_pool(self.settings.poll)
             try:
@@ -121,6 +137,14 @@ class Daemon:
                 parser.close()
                 self.store.release_leases(self.owner)
         return 0
+
+    def _release_leases_of_dead_processes(self) -> None:
+        """A daemon killed on this host (SIGKILL, out of memory, power) left its feeds and
+        alerts leased; they would wait for the leases to run out (minutes) after a restart."""
+        for owner in sorted(self.store.lease_owners()):
+            if _gone_from_this_host(owner):
+                self.store.release_leases(owner)
+                log.info("released the leases of %s, which is no longer running", owner)
 
     async def _cycle(self) -> None:
         """Poll every configured feed now, then deliver what is due (`--once`)."""

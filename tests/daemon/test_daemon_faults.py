@@ -3,9 +3,16 @@ send garbage, a broken rule file on reload, SIGTERM in the middle of a poll."""
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import shutil
 import signal
+import socket
+import subprocess
+import sys
 from pathlib import Path
+
+import sqlalchemy as sa
 
 from tests.daemon.stories import BAKERY, BORDER, HARBOUR
 from tests.support.daemon import RULES, Setup, Watcher, settle
@@ -14,6 +21,7 @@ from tests.support.httpserver import Reply
 from tests.support.mail import Mailbox
 from tests.support.sockets import SilentServer, free_port
 from tests.support.webhook import Webhook
+from watcher.store.schema import feed as feed_table
 
 
 def test_an_alert_queued_while_smtp_is_down_is_delivered_once_it_is_back(
@@ -68,6 +76,39 @@ def test_a_daemon_killed_while_sending_delivers_the_alert_once_after_restart(
         assert second.stop() == 0
 
     assert mailbox.subjects() == [f"[MEDIUM] Border security — {BORDER.title}"]
+
+
+def test_feeds_leased_by_a_dead_daemon_of_this_host_are_polled_at_once_after_restart(
+    setup: Setup, site: FeedSite
+):
+    setup.feed("orphaned", site.feed("/orphaned", "Orphaned", [BAKERY]))
+    setup.feed("busy", site.feed("/busy", "Busy", [HARBOUR]))
+    config = setup.write()
+    with Watcher(config) as first:
+        first.expect(lambda: site.polls("/orphaned") and site.polls("/busy"), "both feeds polled")
+        assert first.stop() == 0
+    # Leases an hour long: one held by a process of this host that has ended (a killed
+    # daemon), one by a process that still runs (this test, as if another daemon).
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    host = socket.gethostname()
+    far = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    with setup.store() as store:
+        for name, pid in (("orphaned", ended.stdout.strip()), ("busy", os.getpid())):
+            row = store.feed(name)
+            assert row is not None
+            with store.engine.begin() as connection:
+                connection.execute(
+                    sa.update(feed_table)
+                    .where(feed_table.c.id == row.id)
+                    .values(lease_owner=f"{host}:{pid}:0a1b2c3d", lease_until=far)
+                )
+    orphaned, busy = site.polls("/orphaned"), site.polls("/busy")
+
+    with Watcher(config) as second:
+        second.expect(lambda: site.polls("/orphaned") >= orphaned + 3, "the orphaned feed polled")
+        assert site.polls("/busy") == busy  # its owner still runs: its lease holds
+        assert second.stop() == 0
 
 
 def test_a_hanging_feed_and_a_garbage_feed_do_not_hold_up_the_others(setup: Setup, site: FeedSite):

@@ -185,6 +185,11 @@ def enable_feed(connection: Connection, name: str, now: dt.datetime) -> bool:
     return result.rowcount > 0
 
 
+def feed_lease_owners(connection: Connection) -> set[str]:
+    rows = connection.execute(select(feed.c.lease_owner).where(feed.c.lease_owner.is_not(None)))
+    return set(rows.scalars())
+
+
 def release_feed_leases(connection: Connection, owner: str) -> int:
     result = connection.execute(
         update(feed).where(feed.c.lease_owner == owner).values(lease_owner=None, lease_until=None)

@@ -176,6 +176,15 @@ def defer_alerts(
     return result.rowcount
 
 
+def alert_lease_owners(connection: Connection) -> set[str]:
+    rows = connection.execute(
+        select(alert.c.lease_owner).where(
+            alert.c.lease_owner.is_not(None), alert.c.status == "pending"
+        )
+    )
+    return set(rows.scalars())
+
+
 def release_alert_leases(connection: Connection, owner: str) -> int:
     result = connection.execute(
         update(alert)

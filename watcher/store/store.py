@@ -347,6 +347,11 @@ class Store:
         with self._read() as connection:
             return outbox.outbox_counts(connection)
 
+    def lease_owners(self) -> set[str]:
+        """Who holds a lease on a feed or a pending alert."""
+        with self._read() as connection:
+            return feeds.feed_lease_owners(connection) | outbox.alert_lease_owners(connection)
+
     def release_leases(self, owner: str) -> None:
         """Give back every feed and alert `owner` holds (on shutdown, so that other nodes need
         not wait for the leases to expire)."""

@@ -104,3 +104,19 @@ async def test_concurrent_polls_ingest_together_and_each_hears_its_result(store:
         assert len(result.alerts) == 3
     assert sum(counting.batches) == 31 and len(counting.batches) < 31
     assert count(store, "article") == 90 and store.outbox_counts().pending == 90
+
+
+async def test_a_poll_arriving_just_after_another_joins_its_transaction(store: Store) -> None:
+    first, second = primed_feed(store, "first"), primed_feed(store, "second")
+    counting = CountingStore(store)
+    ingester = Ingester(counting)  # type: ignore[arg-type]
+
+    async def later(feed_id: int):
+        await asyncio.sleep(0.01)  # parsed a moment after the first: well within the linger
+        return await ingester.ingest(PollInput(feed_id, [entry(f"{feed_id}:1")], T0))
+
+    results = await asyncio.gather(
+        ingester.ingest(PollInput(first, [entry("a")], T0)), later(second)
+    )
+    assert [len(r.new) for r in results] == [1, 1]
+    assert counting.batches == [2]

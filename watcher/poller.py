@@ -123,7 +123,9 @@ class Poller:
         if parsed.rules_version == self.parser.rules_version and all(
             entry.matches is not None for entry in parsed.entries
         ):
-            polled = self._polled(parsed.entries, None)
+            # In a thread, as all per-entry work: a feed of thousands of entries must not hold
+            # up the event loop.
+            polled = await asyncio.to_thread(self._polled, parsed.entries, None)
         else:
             # Not matched in the worker (a first poll, full text, a reload in between, or the
             # matcher failed there): match here, the new entries only.

@@ -119,3 +119,20 @@ def test_a_poll_the_database_rejects_fails_alone(open_store: Callable[[], Store]
     assert isinstance(outcomes[0], Exception) and "NUL" in str(outcomes[0])
     assert [n.entry_key for n in _result(outcomes[1]).new] == ["fine"]
     assert count(store, "seen_entry") == 1 and store.outbox_counts().pending == 1
+
+
+def test_a_poll_of_thousands_of_entries_is_stored_and_seen_whole(store: Store) -> None:
+    """Each list (keys, URLs, band keys) goes to the database as one parameter, whatever its
+    length: no variable limit, no chunking."""
+    wire = primed_feed(store, "wire")
+    listed = [
+        entry(f"guid:{n}", f"Story number {n} about harbour works in district {n}",
+              f"Council report {n} on dredging, cranes and quay walls for berth {n}",
+              url=f"https://news.example/{n}", notifiers=("chat",))
+        for n in range(1_200)
+    ]  # fmt: skip
+    first = store.ingest(wire, listed, T0 + HOUR)
+    assert len(first.new) == 1_200 and len(first.alerts) == 1_200
+    assert store.filter_new(wire, [e.entry_key for e in listed]).keys == frozenset()
+    again = store.ingest(wire, listed, T0 + 2 * HOUR)
+    assert again.new == [] and again.alerts == []

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import Select, bindparam, insert, select, update
+from sqlalchemy import Select, Update, bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from watcher.store.schema import article, feed, story, story_band
-from watcher.store.sql import chunks, insert_plain_rows, many, next_ids, one_of
+from watcher.store.sql import insert_plain_rows, many, next_ids, one_of
 from watcher.store.values import StorySource
 from watcher.stories import WINDOW, Fingerprint, StoryKeys, clusterable_url, story_keys
 
@@ -86,14 +86,13 @@ def _by_band(dialect: str) -> Select[Any]:
     )
 
 
-_TOUCH = (
-    update(story)
-    .where(
-        story.c.id.in_(bindparam("ids", expanding=True)),
-        story.c.last_seen_at < bindparam("now"),
+@functools.cache
+def _touch_statement(dialect: str) -> Update:
+    return (
+        update(story)
+        .where(one_of(story.c.id, "ids", dialect), story.c.last_seen_at < bindparam("now"))
+        .values(last_seen_at=bindparam("now"))
     )
-    .values(last_seen_at=bindparam("now"))
-)
 
 
 def assign_stories(
@@ -222,8 +221,10 @@ def _insert_stories(
 
 
 def _touch(connection: Connection, story_ids: set[int], now: dt.datetime) -> None:
-    for part in chunks(sorted(story_ids)):
-        connection.execute(_TOUCH, {"ids": part, "now": now})
+    if story_ids:
+        dialect = connection.dialect.name
+        parameters = {"ids": many(dialect, sorted(story_ids)), "now": now}
+        connection.execute(_touch_statement(dialect), parameters)
 
 
 def story_sources(connection: Connection, story_id: int) -> list[StorySource]:

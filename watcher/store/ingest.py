@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from watcher.store.clustering import StoryInput, assign_stories
@@ -36,7 +37,7 @@ from watcher.store.feeds import record_fetch
 from watcher.store.locks import STORY_LOCK, serialize
 from watcher.store.queue import AlertRequest, queue_alerts
 from watcher.store.schema import article, feed, match, seen_entry
-from watcher.store.sql import chunks, insert_ignoring_conflicts, next_ids
+from watcher.store.sql import insert_ignoring_conflicts, many, next_ids, one_of
 from watcher.store.values import (
     ALERT_KINDS,
     IngestResult,
@@ -49,12 +50,16 @@ from watcher.store.values import (
     StoreError,
 )
 
-# Built once, lists as expanding parameters: SQLAlchemy's compiled cache then serves every poll
-# without building and keying the statements again.
-_SEEN_KEYS = select(seen_entry.c.entry_key).where(
-    seen_entry.c.feed_id == bindparam("feed"),
-    seen_entry.c.entry_key.in_(bindparam("keys", expanding=True)),
-)
+
+# Built once (per dialect where a list is bound as one parameter, `one_of`): SQLAlchemy's
+# compiled cache then serves every poll without building and keying the statements again.
+@functools.cache
+def _seen_keys(dialect: str) -> Select[Any]:
+    return select(seen_entry.c.entry_key).where(
+        seen_entry.c.feed_id == bindparam("feed"), one_of(seen_entry.c.entry_key, "keys", dialect)
+    )
+
+
 _STILL_LISTED = (
     update(seen_entry)
     .where(
@@ -63,11 +68,17 @@ _STILL_LISTED = (
     )
     .values(last_seen_at=bindparam("p_now"))
 )
-_FEED_ROWS = (
-    select(feed.c.id, feed.c.name, feed.c.primed_at)
-    .where(feed.c.id.in_(bindparam("ids", expanding=True)))
-    .with_for_update()
-)
+
+
+@functools.cache
+def _feed_rows_statement(dialect: str) -> Select[Any]:
+    return (
+        select(feed.c.id, feed.c.name, feed.c.primed_at)
+        .where(one_of(feed.c.id, "ids", dialect))
+        .with_for_update()
+    )
+
+
 _FEED_LISTED = (
     update(feed)
     .where(feed.c.id == bindparam("p_id"))
@@ -83,9 +94,9 @@ def filter_new(connection: Connection, feed_id: int, keys: Sequence[str]) -> New
     primed = connection.execute(select(feed.c.primed_at).where(feed.c.id == feed_id)).first()
     if primed is None:
         raise StoreError(f"feed id {feed_id} is not in the store")
-    seen: set[str] = set()
-    for part in chunks(list(dict.fromkeys(keys))):
-        seen.update(connection.execute(_SEEN_KEYS, {"feed": feed_id, "keys": part}).scalars())
+    dialect = connection.dialect.name
+    parameters = {"feed": feed_id, "keys": many(dialect, dict.fromkeys(keys))}
+    seen = set(connection.execute(_seen_keys(dialect), parameters).scalars())
     return NewEntries(frozenset(k for k in keys if k not in seen), first_poll=primed[0] is None)
 
 
@@ -159,11 +170,9 @@ def ingest_many(
 
 
 def _feed_rows(connection: Connection, feed_ids: set[int]) -> dict[int, Row[Any]]:
-    found: dict[int, Row[Any]] = {}
-    for part in chunks(sorted(feed_ids)):
-        for row in connection.execute(_FEED_ROWS, {"ids": part}):
-            found[row.id] = row
-    return found
+    dialect = connection.dialect.name
+    parameters = {"ids": many(dialect, sorted(feed_ids))}
+    return {row.id: row for row in connection.execute(_feed_rows_statement(dialect), parameters)}
 
 
 def _rounds(polls: Sequence[_Poll]) -> Iterator[list[_Poll]]:

@@ -9,15 +9,16 @@ rule) wins.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.engine import Connection
 
 from watcher.store.outbox import dedup_key
 from watcher.store.schema import alert
-from watcher.store.sql import chunks, insert_ignoring_conflicts
+from watcher.store.sql import insert_ignoring_conflicts, many, one_of
 from watcher.store.values import AlertSpec, QueuedAlert, SkippedAlert, SkipReason
 
 
@@ -88,17 +89,18 @@ def _row(request: AlertRequest, key: str, now: dt.datetime) -> dict[str, object]
     }
 
 
-# Built once, the list an expanding parameter: the compiled cache serves every poll.
-_QUEUED_KEYS = select(alert.c.dedup_key).where(
-    alert.c.dedup_key.in_(bindparam("keys", expanding=True))
-)
+# Built once per dialect, the list one parameter: the compiled cache serves every poll.
+@functools.cache
+def _queued_keys_statement(dialect: str) -> Select[tuple[str]]:
+    return select(alert.c.dedup_key).where(one_of(alert.c.dedup_key, "keys", dialect))
 
 
 def _queued_keys(connection: Connection, keys: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for part in chunks(sorted(set(keys))):
-        found.update(connection.execute(_QUEUED_KEYS, {"keys": part}).scalars())
-    return found
+    if not keys:
+        return set()
+    dialect = connection.dialect.name
+    parameters = {"keys": many(dialect, sorted(set(keys)))}
+    return set(connection.execute(_queued_keys_statement(dialect), parameters).scalars())
 
 
 def _last_immediate(

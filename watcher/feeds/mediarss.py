@@ -1,5 +1,5 @@
 """Our own pass over a feed for Media RSS, so that image captions and credits are never lost or
-misfiled (research/reliability.md §1.8).
+misfiled (research/reliability.md §1.8), and for the RSS content module's `content:encoded`.
 
 feedparser routes `media:description` through its generic `<description>` handler, so the
 caption lands in `summary` or `content` depending on element order, and `media:title` can
@@ -15,7 +15,14 @@ what real feeds do: raw `&`, HTML entities XML does not know, control characters
 When the document is well-formed as it is, the pass also returns it without its items' Media
 RSS elements, for feedparser: they are all read here, feedparser would only misfile them, and
 they are about a third of the elements of a typical news item, each costing feedparser far more
-than the expat pass costs (tens of microseconds of Python per element).
+than the expat pass costs (tens of microseconds of Python per element). An item's
+`content:encoded` (its body, the largest element by far: about a third of feedparser's time on
+a news feed) is read here too, as feedparser would have read it, and feedparser gets a
+placeholder in its place (`body_placeholder(n)` for the document's n-th one): the element is
+still there for feedparser's rules that depend on it (an item with a body files a later
+`<description>` differently), and `content` keeps its order. Only the plain form is taken
+(no attributes, no child elements, the `content` prefix bound to the module's namespace); any
+other is left to feedparser.
 """
 
 from __future__ import annotations
@@ -39,7 +46,17 @@ MEDIA_NAMESPACES = frozenset(
     }
 )
 _MEDIA_PREFIX = "media"
+CONTENT_NAMESPACE = "http://purl.org/rss/1.0/modules/content/"
+_ENCODED = "content:encoded"
 _ITEM_NAMES = frozenset({"item", "entry"})
+# What feedparser does to every text it reads as UTF-8: C1 controls read as Windows-1252 (the
+# five codes Windows-1252 leaves undefined stay as they are).
+_C1_CONTROL = re.compile("[\x80-\x9f]")
+_C1_AS_CP1252 = {
+    code: bytes([code]).decode("cp1252")
+    for code in range(0x80, 0xA0)
+    if code not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)
+}
 
 _CDATA = re.compile(r"(<!\[CDATA\[.*?\]\]>)", re.S)
 _REFERENCE = re.compile(r"&(#[0-9]+;|#[xX][0-9A-Fa-f]+;|[A-Za-z][A-Za-z0-9]*;)?")
@@ -81,6 +98,28 @@ def uses_media_rss(document: bytes) -> bool:
     return b"search.yahoo.com/mrss" in document or b"<media:" in document
 
 
+def uses_content_module(document: bytes) -> bool:
+    """Cheap test: may the document hold a `content:encoded` this pass can take?"""
+    return CONTENT_NAMESPACE.encode() in document
+
+
+def body_placeholder(number: int) -> str:
+    """What feedparser reads in place of the document's `number`-th `content:encoded` (from
+    0); no feed writes this (U+E000 is a private-use character)."""
+    return f"\ue000watcher-body-{number}\ue000"
+
+
+def _as_feedparser_reads(text: str) -> str:
+    """An element's text as feedparser's strict parser returns it from a UTF-8 document:
+    stripped, Latin-1 mojibake of UTF-8 undone, C1 controls read as Windows-1252."""
+    text = text.strip()
+    if text.isascii():  # both steps leave ASCII as it is (and a dict translate is slow)
+        return text
+    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+        text = text.encode("iso-8859-1").decode("utf-8")
+    return text.translate(_C1_AS_CP1252) if _C1_CONTROL.search(text) else text
+
+
 def _repair_reference(match: re.Match[str]) -> str:
     reference = match.group(1)
     if reference is None:
@@ -117,17 +156,21 @@ def _unique(values: list[str]) -> list[str]:
 @dataclass(frozen=True, slots=True)
 class MediaPass:
     """The media items of a document and, when it could be read as it is, the document without
-    the Media RSS elements of its items (None otherwise: then feedparser reads it whole)."""
+    the Media RSS elements of its items and with placeholders for the texts of their
+    `content:encoded` elements, `bodies` (None and empty otherwise: then feedparser reads it
+    whole)."""
 
     items: list[MediaItem]
     stripped: bytes | None
+    bodies: tuple[str, ...] = ()
 
 
 class _ItemReader:
     """Builds the MediaItems of one document from expat's events.
 
     With `document` and `position` (expat's current byte index), it also records the byte span
-    of every outermost Media RSS element inside an item whose prefix the document declares.
+    of every outermost Media RSS element inside an item whose prefix the document declares, and
+    of every plain `content:encoded` child of an item.
     """
 
     def __init__(
@@ -141,10 +184,16 @@ class _ItemReader:
         self._element_stack: list[tuple[str, bool]] = []
         self._document = document or b""
         self._position = position
-        #: Media element spans to cut; None when they cannot be told exactly.
-        self.spans: list[tuple[int, int]] | None = [] if position is not None else None
+        #: Spans to replace (Media RSS elements by nothing, bodies by their placeholders);
+        #: None when they cannot be told exactly.
+        self.spans: list[tuple[int, int, bytes]] | None = [] if position is not None else None
+        #: The texts of the `content:encoded` elements cut, in document order.
+        self.bodies: list[str] = []
         self._cut_depth: int | None = None
         self._cut_start = 0
+        #: The `content:encoded` being read: its start, and whether it is still plain text.
+        self._encoded_start: int | None = None
+        self._encoded_plain = False
         self._reset_item()
 
     def _reset_item(self) -> None:
@@ -187,6 +236,17 @@ class _ItemReader:
             return
         if media and self._cut_depth is None and name.rpartition(":")[0] in self._scopes[-1]:
             self._start_cut()
+        if self._encoded_start is not None:
+            self._encoded_plain = False  # markup inside: feedparser rebuilds it as text
+        elif (
+            name == _ENCODED
+            and self._depth == self._item_depth + 1
+            and not attributes
+            and scope.get("content") == CONTENT_NAMESPACE
+            and self.spans is not None
+            and self._position is not None
+        ):
+            self._encoded_start, self._encoded_plain = self._position(), True
         if media and local == "group":
             self._group = _MediaObject()
             self._groups.append(self._group)
@@ -206,26 +266,41 @@ class _ItemReader:
         if tag is None:
             self.spans = None
         elif tag.group(1):  # an empty element: its start tag is all of it
-            self.spans.append((start, tag.end()))
+            self.spans.append((start, tag.end(), b""))
         else:
             self._cut_depth, self._cut_start = self._depth, start
 
     def _end_cut(self) -> None:
         self._cut_depth = None
+        self._cut_to_here(self._cut_start)
+
+    def _cut_to_here(self, start: int, replacement: bytes = b"") -> bool:
+        """Replace from `start` to the end of the end tag being read; False when it cannot."""
         if self.spans is None or self._position is None:
-            return
+            return False
         # expat reports an end tag at its `<`; the tag holds no quotes, so `>` ends it.
         close = self._document.find(b">", self._position())
         if close < 0:
             self.spans = None
-        else:
-            self.spans.append((self._cut_start, close + 1))
+            return False
+        self.spans.append((start, close + 1, replacement))
+        return True
+
+    def _end_encoded(self, start: int, text: str) -> None:
+        self._encoded_start = None
+        if not self._encoded_plain:
+            return
+        placeholder = body_placeholder(len(self.bodies))
+        if self._cut_to_here(start, f"<{_ENCODED}>{placeholder}</{_ENCODED}>".encode()):
+            self.bodies.append(_as_feedparser_reads(text))
 
     def end(self, name: str) -> None:
         if self._cut_depth == self._depth:
             self._end_cut()
         local, media = self._element_stack.pop()
         text = "".join(self._texts.pop())
+        if self._encoded_start is not None and self._depth - 1 == self._item_depth:
+            self._end_encoded(self._encoded_start, text)
         if self._item_depth is not None and self._depth > self._item_depth + 1:
             # Text inside a child (XHTML in a description) belongs to the parent's text too,
             # with paragraph breaks where the markup had them.
@@ -322,7 +397,8 @@ def _read(document: bytes, reader: _ItemReader, parser: expat.XMLParserType) -> 
 
 def read_media(document: bytes) -> MediaPass:
     """The items of a UTF-8 feed document with their Media RSS captions, in document order,
-    and the document without those elements when it is well-formed as it is.
+    and, when it is well-formed as it is, the document for feedparser: without those elements,
+    with placeholders for the bodies read here.
 
     Never raises on bad input: a document that breaks off yields the items completed before
     the break.
@@ -337,11 +413,11 @@ def read_media(document: bytes) -> MediaPass:
         if reader.spans is None:
             return MediaPass(reader.items, None)
         pieces, position = [], 0
-        for start, end in reader.spans:
-            pieces.append(document[position:start])
+        for start, end, replacement in reader.spans:
+            pieces += (document[position:start], replacement)
             position = end
         pieces.append(document[position:])
-        return MediaPass(reader.items, b"".join(pieces))
+        return MediaPass(reader.items, b"".join(pieces), tuple(reader.bodies))
     reader = _ItemReader()
     # A document that breaks off still yields the items completed before the break.
     with contextlib.suppress(expat.ExpatError):

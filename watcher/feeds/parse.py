@@ -34,7 +34,13 @@ from watcher.article import Article, Block
 from watcher.feeds.html import html_to_text, looks_like_html, to_blocks
 from watcher.feeds.identity import EntryIdentity, IdentityRule, entry_keys
 from watcher.feeds.jsonfeed import JsonFeedError, JsonItem, is_json_body, read_json_feed
-from watcher.feeds.mediarss import MediaItem, read_media, uses_media_rss
+from watcher.feeds.mediarss import (
+    MediaItem,
+    body_placeholder,
+    read_media,
+    uses_content_module,
+    uses_media_rss,
+)
 from watcher.matching import Match
 from watcher.stories import StoryKeys
 
@@ -531,16 +537,26 @@ def _pair_media(entries: Sequence[Any], items: Sequence[MediaItem]) -> list[Medi
     return paired
 
 
-def _text_fields(entry: Any, media: MediaItem | None) -> tuple[_Text | None, _Text | None]:
+def _text_fields(
+    entry: Any, media: MediaItem | None, bodies: Mapping[str, str]
+) -> tuple[_Text | None, _Text | None]:
     """The entry's real description and body, with misfiled Media RSS captions set aside.
 
     feedparser puts `media:description` in `summary` or `content` depending on element order,
     and copies the body into `summary` when there is no description. Our own pass knows which
     text the item's `<description>` held, so that one is the description; a content value
     equal to a caption is not the body. Texts are compared as plain text, case-folded.
+    `bodies`: the `content:encoded` texts our own pass read, by the placeholder feedparser
+    read instead.
     """
     summary = _detail(entry.get("summary_detail"))
     contents = [text for text in map(_detail, entry.get("content", [])) if text]
+    if bodies:
+        # The item's `content:encoded` is its body, before anything feedparser filed as
+        # content (a second summary-like element before it, say).
+        ours = [_Text(bodies[text.value], True) for text in contents if text.value in bodies]
+        others = [text for text in contents if text.value not in bodies]
+        contents = [text for text in ours if text.value] + others
     if media is None:
         is_copy = summary is not None and any(c.value == summary.value for c in contents)
         return (None if is_copy else summary), (contents[0] if contents else None)
@@ -583,8 +599,10 @@ def _struct_to_datetime(value: time.struct_time | None) -> dt.datetime | None:
         return None
 
 
-def _from_feedparser(number: int, entry: Any, media: MediaItem | None) -> _Entry:
-    description, content = _text_fields(entry, media)
+def _from_feedparser(
+    number: int, entry: Any, media: MediaItem | None, bodies: Mapping[str, str]
+) -> _Entry:
+    description, content = _text_fields(entry, media, bodies)
     media_categories = set(media.media_categories) if media else set()
     categories = [
         str(tag.get("term") or tag.get("label") or "")
@@ -626,26 +644,36 @@ def _not_a_feed(body: bytes, content_type: str, error: BaseException | None) -> 
     return f"not a feed ({reason})"
 
 
-def _xml_feed(
-    body: bytes, headers: Mapping[str, str], context: FeedContext, fetched_at: dt.datetime
-) -> ParsedFeed:
-    document, verdict = _prepare_xml(body, headers)
-    media = read_media(document) if uses_media_rss(document) else None
-    # The body is UTF-8 now and its declaration says so; the Content-Type has done its job in
-    # `_prepare_xml`, and Content-Location is left out so that guids and links stay exactly
-    # as the feed wrote them (feedparser would resolve a guid against it).
-    parse_headers = {k: v for k, v in headers.items() if k != "content-location"}
-    parse_headers["content-type"] = "application/xml; charset=utf-8"
-    parsed = feedparser.parse(
-        # Without the Media RSS elements our own pass has read, when it could cut them out.
-        io.BytesIO(media.stripped if media and media.stripped is not None else document),
-        response_headers=parse_headers,
+def _feedparser(document: bytes, headers: dict[str, str]) -> Any:
+    return feedparser.parse(
+        io.BytesIO(document),
+        response_headers=headers,
         # We only ever extract text: sanitizing and URI resolution would halve the speed
         # (research/reliability.md §1.5) for nothing.
         sanitize_html=False,
         resolve_relative_uris=False,
     )
+
+
+def _xml_feed(
+    body: bytes, headers: Mapping[str, str], context: FeedContext, fetched_at: dt.datetime
+) -> ParsedFeed:
+    document, verdict = _prepare_xml(body, headers)
+    media_rss = uses_media_rss(document)
+    own_pass = read_media(document) if media_rss or uses_content_module(document) else None
+    # The body is UTF-8 now and its declaration says so; the Content-Type has done its job in
+    # `_prepare_xml`, and Content-Location is left out so that guids and links stay exactly
+    # as the feed wrote them (feedparser would resolve a guid against it).
+    parse_headers = {k: v for k, v in headers.items() if k != "content-location"}
+    parse_headers["content-type"] = "application/xml; charset=utf-8"
+    # Without the elements our own pass has read, when it could cut them out.
+    stripped = own_pass.stripped if own_pass else None
+    parsed = _feedparser(stripped if stripped is not None else document, parse_headers)
     entries = parsed.get("entries", [])
+    bodies = {
+        body_placeholder(number): text
+        for number, text in enumerate(own_pass.bodies if own_pass else ())
+    }
     syntax_error = parsed.get("bozo_exception") if parsed.get("bozo") else None
     encoding_error = verdict.get("bozo_exception")
     content_type = headers.get("content-type", "")
@@ -662,9 +690,6 @@ def _xml_feed(
         problems.append(f"feed: {_describe(encoding_error)}")
     if syntax_error is not None:
         problems.append(f"feed: {_describe(syntax_error)}; read with the lenient parser")
-    media_items = media.items if media else []
-    paired = _pair_media(entries, media_items) if media_items else [None] * len(entries)
-
     channel = parsed.get("feed", {})
     facts = _FeedFacts(
         context=context,
@@ -673,8 +698,10 @@ def _xml_feed(
         base_url=headers.get("content-location") or context.url,
         fetched_at=fetched_at,
     )
+    media_items = own_pass.items if own_pass and media_rss else []
+    paired = _pair_media(entries, media_items) if media_items else [None] * len(entries)
     neutral = [
-        _from_feedparser(number, entry, media)
+        _from_feedparser(number, entry, media, bodies)
         for number, (entry, media) in enumerate(zip(entries, paired, strict=True), 1)
     ]
     ttl = str(channel.get("ttl", "")).strip()

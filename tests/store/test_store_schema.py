@@ -59,7 +59,21 @@ def test_sqlite_settings(tmp_path: Path) -> None:
             assert pragma("PRAGMA foreign_keys").scalar() == 1
             assert pragma("PRAGMA synchronous").scalar() == 1  # NORMAL
             assert pragma("PRAGMA busy_timeout").scalar() == 5000
+            assert pragma("PRAGMA cache_size").scalar() == -16384  # KiB: 16 MiB
         assert (tmp_path / "deep" / "dir" / "w.db").exists()
+
+
+def test_sqlite_hands_out_the_connection_used_last(tmp_path: Path) -> None:
+    """Each SQLite connection has its own page cache: the store's work goes to the one whose
+    cache is warm instead of rotating through the pool (and warming every cache)."""
+    with Store.open(str(tmp_path / "w.db")) as store:
+        first, second = store.engine.connect(), store.engine.connect()
+        first_id, second_id = (id(c.connection.dbapi_connection) for c in (first, second))
+        first.close()
+        second.close()
+        for _ in range(3):
+            with store.engine.connect() as connection:
+                assert id(connection.connection.dbapi_connection) == second_id != first_id
 
 
 def test_sqlite_writes_take_the_write_lock_up_front(tmp_path: Path) -> None:

@@ -10,6 +10,9 @@ from sqlalchemy import JSON, DateTime, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 
+#: Converted instants a statement remembers (see `UTCDateTime.bind_processor`).
+CONVERTED_INSTANTS = 64
+
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """An instant: timezone-aware datetimes in, timezone-aware UTC datetimes out.
@@ -34,8 +37,9 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         process = super().bind_processor(dialect)
         # An ingest binds the same few instants (the poll's time, the fetch time) to thousands
         # of rows; converting each distinct one once saves most of the per-row cost. (Equal
-        # instants in different zones are equal keys and convert to the same value.)
-        return functools.lru_cache(maxsize=4096)(process) if process is not None else None
+        # instants in different zones are equal keys and convert to the same value.) Small:
+        # every compiled statement gets its own cache, for the life of the process.
+        return functools.lru_cache(maxsize=CONVERTED_INSTANTS)(process) if process else None
 
     def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> Any:
         if value is None:

@@ -14,7 +14,7 @@ import pytest
 
 import watcher.feeds.parse as parse_module
 from tests.parse.conftest import Parse
-from watcher.feeds.mediarss import read_media
+from watcher.feeds.extensions import read_extensions
 
 CONTENT = "http://purl.org/rss/1.0/modules/content/"
 NAMESPACES = (
@@ -84,7 +84,7 @@ def test_body_is_the_content_encoded_and_summary_as_feedparser_reads_it_in_any_o
     parse: Parse, by_feedparser_alone: Parse, order: list[str]
 ) -> None:
     body = _rss([_item(PARTS["title"], *(PARTS[name] for name in order))])
-    assert read_media(body).bodies  # the pass did take it
+    assert read_extensions(body).bodies  # the pass did take it
     ours = parse(body).entries[0].article
     alone = by_feedparser_alone(body).entries[0].article
     assert ours.summary == alone.summary
@@ -143,7 +143,7 @@ def test_forms_the_pass_does_not_take_are_left_to_feedparser(
     parse: Parse, by_feedparser_alone: Parse, namespaces: str, encoded: str
 ) -> None:
     body = _rss([_item(PARTS["title"], PARTS["description"], encoded)], namespaces)
-    assert read_media(body).bodies == ()
+    assert read_extensions(body).bodies == ()
     assert _texts(parse(body)) == _texts(by_feedparser_alone(body))
 
 
@@ -172,7 +172,7 @@ def test_bodies_need_no_pairing_of_items(parse: Parse) -> None:
         ],
         f'xmlns:x="http://example.org/listings" {NAMESPACES}',
     )
-    assert len(read_media(body).items) == 3
+    assert len(read_extensions(body).items) == 3
     assert [e.article.body[0].text for e in parse(body).entries] == [
         "The ferry resumed its crossings at dawn.",
         "The second crossing.",

@@ -3,7 +3,7 @@
 `parse_feed` takes the body and response headers of one fetch and returns a `ParsedFeed`, or
 raises `FeedParseError("<feed>: what went wrong")` when the body is not a feed at all. RSS
 0.9x/1.0/2.0 and Atom go through feedparser, JSON Feed through `jsonfeed`, Media RSS through
-our own pass (`mediarss`). One bad entry never stops the others: it is skipped or repaired and
+our own pass (`extensions`). One bad entry never stops the others: it is skipped or repaired and
 named in `ParsedFeed.problems`.
 
 XML safety (research/reliability.md §0.1, §0.2, §1.4): feedparser only ever sees an
@@ -31,16 +31,16 @@ from feedparser.encodings import convert_to_utf8
 from pydantic import BaseModel, ConfigDict, Field
 
 from watcher.article import Article, Block
-from watcher.feeds.html import html_to_text, looks_like_html, to_blocks
-from watcher.feeds.identity import EntryIdentity, IdentityRule, entry_keys
-from watcher.feeds.jsonfeed import JsonFeedError, JsonItem, is_json_body, read_json_feed
-from watcher.feeds.mediarss import (
+from watcher.feeds.extensions import (
     MediaItem,
     body_placeholder,
-    read_media,
+    read_extensions,
     uses_content_module,
     uses_media_rss,
 )
+from watcher.feeds.html import html_to_text, looks_like_html, to_blocks
+from watcher.feeds.identity import EntryIdentity, IdentityRule, entry_keys
+from watcher.feeds.jsonfeed import JsonFeedError, JsonItem, is_json_body, read_json_feed
 from watcher.matching import Match
 from watcher.stories import StoryKeys
 
@@ -660,7 +660,7 @@ def _xml_feed(
 ) -> ParsedFeed:
     document, verdict = _prepare_xml(body, headers)
     media_rss = uses_media_rss(document)
-    own_pass = read_media(document) if media_rss or uses_content_module(document) else None
+    own_pass = read_extensions(document) if media_rss or uses_content_module(document) else None
     # The body is UTF-8 now and its declaration says so; the Content-Type has done its job in
     # `_prepare_xml`, and Content-Location is left out so that guids and links stay exactly
     # as the feed wrote them (feedparser would resolve a guid against it).

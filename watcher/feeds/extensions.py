@@ -1,5 +1,6 @@
-"""Our own pass over a feed for Media RSS, so that image captions and credits are never lost or
-misfiled (research/reliability.md §1.8), and for the RSS content module's `content:encoded`.
+"""Our own pass over a feed's extension elements: Media RSS, so that image captions and credits
+are never lost or misfiled (research/reliability.md §1.8), and the content module's
+`content:encoded`, the body, which costs feedparser the most.
 
 feedparser routes `media:description` through its generic `<description>` handler, so the
 caption lands in `summary` or `content` depending on element order, and `media:title` can
@@ -154,8 +155,8 @@ def _unique(values: list[str]) -> list[str]:
 
 
 @dataclass(frozen=True, slots=True)
-class MediaPass:
-    """The media items of a document and, when it could be read as it is, the document without
+class ExtensionPass:
+    """The items of a document and, when it could be read as it is, the document without
     the Media RSS elements of its items and with placeholders for the texts of their
     `content:encoded` elements, `bodies` (None and empty otherwise: then feedparser reads it
     whole)."""
@@ -395,7 +396,7 @@ def _read(document: bytes, reader: _ItemReader, parser: expat.XMLParserType) -> 
     parser.Parse(document, True)
 
 
-def read_media(document: bytes) -> MediaPass:
+def read_extensions(document: bytes) -> ExtensionPass:
     """The items of a UTF-8 feed document with their Media RSS captions, in document order,
     and, when it is well-formed as it is, the document for feedparser: without those elements,
     with placeholders for the bodies read here.
@@ -411,16 +412,16 @@ def read_media(document: bytes) -> MediaPass:
         pass  # read it again below, repaired
     else:
         if reader.spans is None:
-            return MediaPass(reader.items, None)
+            return ExtensionPass(reader.items, None)
         pieces, position = [], 0
         for start, end, replacement in reader.spans:
             pieces += (document[position:start], replacement)
             position = end
         pieces.append(document[position:])
-        return MediaPass(reader.items, b"".join(pieces), tuple(reader.bodies))
+        return ExtensionPass(reader.items, b"".join(pieces), tuple(reader.bodies))
     reader = _ItemReader()
     # A document that breaks off still yields the items completed before the break.
     with contextlib.suppress(expat.ExpatError):
         repaired = _repair(document.decode("utf-8", "replace")).encode("utf-8")
         _read(repaired, reader, expat.ParserCreate())
-    return MediaPass(reader.items, None)
+    return ExtensionPass(reader.items, None)

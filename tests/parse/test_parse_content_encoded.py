@@ -177,3 +177,17 @@ def test_bodies_need_no_pairing_of_items(parse: Parse) -> None:
         "The ferry resumed its crossings at dawn.",
         "The second crossing.",
     ]
+
+
+def test_body_when_feedparser_falls_back_to_its_lenient_parser(
+    parse: Parse, by_feedparser_alone: Parse
+) -> None:
+    # An undeclared prefix is well-formed XML without namespaces (our pass reads it) but not
+    # with them: feedparser's strict parser gives up and its lenient one reads the placeholder.
+    item = _item(PARTS["title"], PARTS["description"], PARTS["cdata"], "<dc2:note>x</dc2:note>")
+    body = _rss([item])
+    assert read_extensions(body).bodies
+    feed = parse(body)
+    assert any("lenient parser" in problem for problem in feed.problems)
+    assert _texts(feed) == _texts(by_feedparser_alone(body))
+    assert feed.entries[0].article.body[0].text == "The ferry resumed its crossings at dawn."

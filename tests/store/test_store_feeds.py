@@ -167,6 +167,32 @@ def test_unknown_feed_id_is_a_clear_error(store: Store) -> None:
         store.record_fetch(999, FetchOutcome(200, T0), T0)
 
 
+def test_a_batch_of_fetches_is_recorded_in_order_and_names_the_missing_feeds(
+    store: Store,
+) -> None:
+    ids = {name: add_feed(store, name) for name in ("aa", "bb", "cc", "dd")}
+    failed = FetchOutcome(503, T0 + MINUTE, error="HTTP 503 Service Unavailable")
+    missing = store.record_fetches(
+        [
+            (ids["aa"], failed, T0),
+            (ids["aa"], failed, T0),
+            (ids["bb"], failed, T0),
+            (ids["aa"], FetchOutcome(304, T0 + MINUTE), T0),
+            (999, FetchOutcome(304, T0), T0),
+            (ids["aa"], failed, T0),  # after the 304: one error since the last success
+            (ids["bb"], failed, T0),
+            (ids["cc"], FetchOutcome(410, T0 + MINUTE, error="HTTP 410 Gone"), T0),
+            (ids["dd"], FetchOutcome(304, T0 + MINUTE, moved_to="https://dd.example/new"), T0),
+        ]
+    )
+    assert list(missing) == [999] and "feed id 999 is not in the store" in str(missing[999])
+    status = {row.name: row for row in store.feed_status()}
+    assert (status["aa"].error_count, status["aa"].last_status) == (1, 503)
+    assert (status["bb"].error_count, status["bb"].last_status) == (2, 503)
+    assert status["cc"].disabled_reason == "HTTP 410 Gone"
+    assert status["dd"].url == "https://dd.example/new"
+
+
 @pytest.mark.parametrize("limit", [1, 7])
 def test_two_nodes_claiming_at_once_never_get_the_same_feed(
     open_store: Callable[[], Store], limit: int

@@ -8,11 +8,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Row, Update, bindparam, func, or_, select, update
+from sqlalchemy import Row, Select, Update, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from watcher.store.schema import feed, seen_entry
+from watcher.store.sql import many, one_of
 from watcher.store.values import (
     FeedConfigLike,
     FeedRow,
@@ -113,12 +115,48 @@ def claim_due_feeds(
     return sorted((_feed_row(row) for row in rows), key=lambda f: (f.next_check_at, f.id))
 
 
-def record_fetch(
-    connection: Connection, feed_id: int, outcome: FetchOutcome, now: dt.datetime
-) -> None:
-    """Store what a fetch said and release the feed's lease."""
-    failed = outcome.error is not None
-    gone = outcome.status == GONE
+def record_fetches(
+    connection: Connection, fetches: Sequence[tuple[int, FetchOutcome, dt.datetime]]
+) -> dict[int, StoreError]:
+    """Store what each fetch said and release its feed's lease; a feed missing from the store
+    is left out and named in the result.
+
+    One `executemany` per run of fetches of the same kind (a poll cycle of 304s is one), in
+    order: a feed recorded twice ends as its last fetch said. Which feeds exist is read first,
+    because the rows an `executemany` changed are not counted per row on every backend, and
+    the error count's update cannot be run twice.
+    """
+    if not fetches:
+        return {}
+    dialect = connection.dialect.name
+    wanted = sorted({feed_id for feed_id, _, _ in fetches})
+    existing = set(
+        connection.execute(_existing_statement(dialect), {"ids": many(dialect, wanted)}).scalars()
+    )
+    missing = {
+        feed_id: StoreError(f"feed id {feed_id} is not in the store")
+        for feed_id in wanted
+        if feed_id not in existing
+    }
+    runs: list[tuple[Update, list[dict[str, object]]]] = []
+    for feed_id, outcome, now in fetches:
+        if feed_id in missing:
+            continue
+        statement = _record_statement(
+            outcome.error is not None, outcome.status == GONE, outcome.validators is not None
+        )
+        if not runs or runs[-1][0] is not statement:
+            runs.append((statement, []))
+        runs[-1][1].append(_record_parameters(feed_id, outcome, now))
+    for statement, parameters in runs:
+        connection.execute(statement, parameters)
+    for feed_id, outcome, _ in fetches:
+        if outcome.moved_to is not None and feed_id not in missing:
+            update_feed_url(connection, feed_id, outcome.moved_to)
+    return missing
+
+
+def _record_parameters(feed_id: int, outcome: FetchOutcome, now: dt.datetime) -> dict[str, object]:
     params: dict[str, object] = {
         "p_id": feed_id,
         "p_status": outcome.status,
@@ -126,7 +164,7 @@ def record_fetch(
         "p_now": now,
         "p_next": outcome.next_check_at,
     }
-    if gone:
+    if outcome.status == GONE:
         params["p_disabled"] = outcome.error or "HTTP 410 Gone"
     if outcome.validators is not None:
         params.update(
@@ -134,11 +172,12 @@ def record_fetch(
             p_last_modified=outcome.validators.last_modified,
             p_body_hash=outcome.validators.body_hash,
         )
-    statement = _record_statement(failed, gone, outcome.validators is not None)
-    if connection.execute(statement, params).rowcount == 0:
-        raise StoreError(f"feed id {feed_id} is not in the store")
-    if outcome.moved_to is not None:
-        update_feed_url(connection, feed_id, outcome.moved_to)
+    return params
+
+
+@functools.cache
+def _existing_statement(dialect: str) -> Select[Any]:
+    return select(feed.c.id).where(one_of(feed.c.id, "ids", dialect))
 
 
 @functools.cache

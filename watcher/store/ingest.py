@@ -33,7 +33,7 @@ from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from watcher.store.clustering import StoryInput, assign_stories
-from watcher.store.feeds import record_fetch
+from watcher.store.feeds import record_fetches
 from watcher.store.locks import STORY_LOCK, serialize
 from watcher.store.queue import AlertRequest, queue_alerts
 from watcher.store.schema import article, feed, match, seen_entry
@@ -208,9 +208,10 @@ def _ingest_round(connection: Connection, polls: Sequence[_Poll]) -> None:
     if alerting:
         _store_new(connection, alerting, max(poll.input.now for poll in polls))
     _update_feeds(connection, polls)
-    for poll in polls:
-        if poll.input.fetch is not None:
-            record_fetch(connection, poll.input.feed_id, poll.input.fetch, poll.input.now)
+    record_fetches(
+        connection,
+        [(p.input.feed_id, p.input.fetch, p.input.now) for p in polls if p.input.fetch is not None],
+    )
 
 
 def _store_new(

@@ -188,14 +188,8 @@ class Store:
         """`record_fetch` for many feeds in one transaction (a poll cycle of 304s would
         otherwise pay a commit per feed). A feed missing from the store is left out and named
         in the result; the others are recorded all the same."""
-        missing: dict[int, StoreError] = {}
         with self._write() as connection:
-            for feed_id, outcome, now in fetches:
-                try:  # a missing feed's UPDATE changed nothing: the transaction goes on
-                    feeds.record_fetch(connection, feed_id, outcome, now)
-                except StoreError as error:
-                    missing[feed_id] = error
-        return missing
+            return feeds.record_fetches(connection, fetches)
 
     def update_feed_url(self, feed_id: int, url: str) -> None:
         with self._write() as connection:

@@ -121,10 +121,8 @@ def record_fetches(
     """Store what each fetch said and release its feed's lease; a feed missing from the store
     is left out and named in the result.
 
-    One `executemany` per run of fetches of the same kind (a poll cycle of 304s is one), in
-    order: a feed recorded twice ends as its last fetch said. Which feeds exist is read first,
-    because the rows an `executemany` changed are not counted per row on every backend, and
-    the error count's update cannot be run twice.
+    Which feeds exist is read first, because the rows an `executemany` changed are not counted
+    per row on every backend, and the error count's update cannot be run twice.
     """
     if not fetches:
         return {}
@@ -138,10 +136,20 @@ def record_fetches(
         for feed_id in wanted
         if feed_id not in existing
     }
+    record_fetches_of_known_feeds(connection, [f for f in fetches if f[0] not in missing])
+    return missing
+
+
+def record_fetches_of_known_feeds(
+    connection: Connection, fetches: Sequence[tuple[int, FetchOutcome, dt.datetime]]
+) -> None:
+    """`record_fetches` for feeds the transaction has already found in the store.
+
+    One `executemany` per run of fetches of the same kind (a poll cycle of 304s is one), in
+    order: a feed recorded twice ends as its last fetch said.
+    """
     runs: list[tuple[Update, list[dict[str, object]]]] = []
     for feed_id, outcome, now in fetches:
-        if feed_id in missing:
-            continue
         statement = _record_statement(
             outcome.error is not None, outcome.status == GONE, outcome.validators is not None
         )
@@ -151,9 +159,8 @@ def record_fetches(
     for statement, parameters in runs:
         connection.execute(statement, parameters)
     for feed_id, outcome, _ in fetches:
-        if outcome.moved_to is not None and feed_id not in missing:
+        if outcome.moved_to is not None:
             update_feed_url(connection, feed_id, outcome.moved_to)
-    return missing
 
 
 def _record_parameters(feed_id: int, outcome: FetchOutcome, now: dt.datetime) -> dict[str, object]:

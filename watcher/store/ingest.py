@@ -33,7 +33,7 @@ from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from watcher.store.clustering import StoryInput, assign_stories
-from watcher.store.feeds import record_fetches
+from watcher.store.feeds import record_fetches_of_known_feeds
 from watcher.store.locks import STORY_LOCK, serialize
 from watcher.store.queue import AlertRequest, queue_alerts
 from watcher.store.schema import article, feed, match, seen_entry
@@ -208,7 +208,8 @@ def _ingest_round(connection: Connection, polls: Sequence[_Poll]) -> None:
     if alerting:
         _store_new(connection, alerting, max(poll.input.now for poll in polls))
     _update_feeds(connection, polls)
-    record_fetches(
+    # The feeds were read at the start of `ingest_many`, in this transaction.
+    record_fetches_of_known_feeds(
         connection,
         [(p.input.feed_id, p.input.fetch, p.input.now) for p in polls if p.input.fetch is not None],
     )

@@ -15,12 +15,15 @@ Cycles, in this order:
    (`first_poll_alerts` would cover only the newest N of a feed's first poll);
 3. 304 cycle: every feed answers the conditional GET with 304;
 4. unchanged cycle: every feed ignores the validators and sends the same body again (200);
-   the body hash must spare the parse.
+   the body hash must spare the parse;
+5. one-new cycle: every feed lists one new entry on top of 29 it listed at the last stored
+   poll, the usual change of a live feed; only the new entry needs matching and clustering.
 
 References, same run, same server: plain `httpx` GETs of the same URLs at the same concurrency
 (with the same validators for the 304 cycle), and plain `feedparser.parse` over the same bytes
-of the full cycle, one after another in this process. Memory: the resident set of this process
-and its parser workers together, sampled from /proc during every watcher cycle.
+of the full cycle (and of the one-new cycle), one after another in this process. Memory: the
+resident set of this process and its parser workers together, sampled from /proc during every
+watcher cycle.
 
     python benchmarks/bench_poll.py [--feeds 1000]
 """
@@ -46,7 +49,8 @@ from pathlib import Path
 import feedparser
 import httpx
 from benchconfig import config_head
-from feedserver import loopback_hosts
+from feedgen import followup_xml
+from feedserver import FOLLOWUP, loopback_hosts
 from proctree import CpuUse, PeakSampler
 
 import watcher as watcher_package
@@ -107,10 +111,10 @@ def write_config(directory: Path, port: int, feeds: int, hosts: list[str]) -> Pa
 class Server:
     """The feed server process."""
 
-    def __init__(self, feeds: int, hosts: int) -> None:
+    def __init__(self, feeds: int, hosts: int, followups: int) -> None:
         self.process = subprocess.Popen(
             [sys.executable, str(HERE / "feedserver.py"), "--feeds", str(feeds),
-             "--hosts", str(hosts)],
+             "--hosts", str(hosts), "--followups", str(followups)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -215,7 +219,7 @@ async def run(args: argparse.Namespace) -> None:
         format="%(levelname)s %(name)s: %(message)s",
     )
     started = time.perf_counter()
-    server = Server(args.feeds, args.hosts)
+    server = Server(args.feeds, args.hosts, args.repeat)
     print(f"server: {args.feeds} feeds generated in {time.perf_counter() - started:.1f} s")
     try:
         hosts = loopback_hosts(args.hosts)
@@ -262,12 +266,20 @@ async def run(args: argparse.Namespace) -> None:
                         f"  unchanged cycle {unchanged[-1].seconds:6.2f} s  "
                         f"{unchanged[-1].summary()}"
                     )
+                one_new = []
+                for added in range(1, args.repeat + 1):
+                    server.switch("conditional", FOLLOWUP + added)
+                    one_new.append(await watcher.cycle(poller))
+                    print(
+                        f"  one-new cycle   {one_new[-1].seconds:6.2f} s  {one_new[-1].summary()}"
+                    )
             finally:
                 parser.close()
         watcher.store.close()
-        peak = max(c.peak_rss for c in [first, full, *not_modified, *unchanged])
+        peak = max(c.peak_rss for c in [first, full, *not_modified, *unchanged, *one_new])
 
         print("references (same server, same URLs):")
+        server.switch("ignore-validators", 1)  # the full cycle's bodies, never a 304
         raw_200, raw_304 = [], []
         for _ in range(args.repeat):
             with CpuUse(os.getpid(), [server.process.pid]) as load:
@@ -292,6 +304,14 @@ async def run(args: argparse.Namespace) -> None:
             f"  feedparser      {parse_seconds:6.2f} s  {entries} entries, sequential, "
             f"other programs {load.foreign:.2f} cores"
         )
+        with CpuUse(os.getpid(), [server.process.pid]) as load:
+            followup_seconds, entries = raw_feedparser(
+                [followup_xml(feed, 1, 1) for feed in range(args.feeds)]
+            )
+        print(
+            f"  feedparser      {followup_seconds:6.2f} s  {entries} entries of the one-new "
+            f"cycle, sequential, other programs {load.foreign:.2f} cores"
+        )
     finally:
         server.stop()
 
@@ -299,11 +319,12 @@ async def run(args: argparse.Namespace) -> None:
     per_worker = parse_seconds / workers
     median_304 = statistics.median(c.seconds for c in not_modified)
     median_unchanged = statistics.median(c.seconds for c in unchanged)
+    median_one_new = statistics.median(c.seconds for c in one_new)
     size = sum(len(body) for body in bodies.values())
     print()
     print(
         f"{args.feeds} feeds × 30 entries, {size / args.feeds / 1000:.0f} kB each; "
-        f"medians of {args.repeat} runs for the 304 and unchanged cycles"
+        f"medians of {args.repeat} runs for the 304, unchanged and one-new cycles"
     )
     print(f"{'cycle':<34} {'watcher':>9}   {'reference':<30} {'':>9}   {'ratio':>6}   target")
     print(row("full cycle, all entries new", full.seconds,
@@ -311,6 +332,8 @@ async def run(args: argparse.Namespace) -> None:
     print(row("304 cycle", median_304, "httpx GETs (304)", statistics.median(raw_304), "≤ 1.50×"))
     print(row("unchanged body, 200 (hash skip)", median_unchanged,
               "httpx GETs (200)", statistics.median(raw_200), ""))  # fmt: skip
+    print(row("one new entry per feed", median_one_new,
+              f"feedparser ÷ {workers} workers", followup_seconds / workers, ""))  # fmt: skip
     print(row("first poll (marks seen)", first.seconds, "", None, ""))
     print(
         f"{'peak RSS, process + workers':<34} {peak / MB:7.0f} MB  "

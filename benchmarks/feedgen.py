@@ -122,6 +122,23 @@ def feed_xml(feed: int, generation: int = 0, entries: int = ENTRIES_PER_FEED) ->
     return _document(feed, newest, items)
 
 
+def followup_xml(feed: int, generation: int, added: int) -> bytes:
+    """Feed number `feed` after its `generation`-th state gained `added` newer items, ten
+    minutes apart (the oldest ones drop out, so it still lists 30): each step from `added - 1`
+    to `added` brings one new entry, as a live feed's next poll usually does."""
+    newest = dt.datetime(2025, 5, 20, 6, 0, tzinfo=dt.timezone(dt.timedelta(hours=3)))
+    newest += dt.timedelta(hours=generation, minutes=feed % 60)
+    items = [
+        _item(feed, generation, ENTRIES_PER_FEED + step, newest + dt.timedelta(minutes=10 * step))
+        for step in range(added, 0, -1)
+    ]
+    items += [
+        _item(feed, generation, number, newest - dt.timedelta(minutes=10 * number))
+        for number in range(ENTRIES_PER_FEED - added)
+    ]
+    return _document(feed, newest + dt.timedelta(minutes=10 * added), "".join(items))
+
+
 def window_xml(feed: int, newest: int, entries: int = ENTRIES_PER_FEED) -> bytes:
     """Feed number `feed` listing its items `newest`, `newest - 1`, … (a sliding window, as a
     live feed drops its oldest item when it publishes one): one more item after each step."""

@@ -15,6 +15,10 @@ under test for the interpreter lock. In that mode the site serves feeds from `fe
 * `conditional` — 200 with ETag and Last-Modified; 304 when If-None-Match or
   If-Modified-Since matches;
 * `ignore-validators` — the same 200 and validators, but never a 304.
+
+Generation `FOLLOWUP + k` (k = 1, 2, …, `--followups` of them) is generation 1 with `k` newer
+items on top (`feedgen.followup_xml`): going from one to the next, every feed lists one new
+entry among 29 it listed before.
 """
 
 from __future__ import annotations
@@ -153,17 +157,25 @@ class FeedServer:
 # -- the poll benchmark's site, run as a process ----------------------------------------------
 
 
+FOLLOWUP = 1000
+
+
 class GeneratedFeeds:
     """Feeds 0…n-1 of `feedgen` in every generation asked for, answers prebuilt."""
 
-    def __init__(self, feeds: int, generations: Sequence[int]) -> None:
-        from feedgen import feed_xml  # the benchmarks directory is on sys.path
+    def __init__(self, feeds: int, generations: Sequence[int], followups: int = 0) -> None:
+        from feedgen import feed_xml, followup_xml  # the benchmarks directory is on sys.path
+
+        def document(feed: int, generation: int) -> bytes:
+            if generation > FOLLOWUP:
+                return followup_xml(feed, 1, generation - FOLLOWUP)
+            return feed_xml(feed, generation)
 
         self.mode = "conditional"
         self.generation = generations[0]
         self._ok: dict[tuple[int, int], bytes] = {}
         self._etags: dict[tuple[int, int], tuple[str, str]] = {}
-        for generation in generations:
+        for generation in [*generations, *(FOLLOWUP + k for k in range(1, followups + 1))]:
             modified = formatdate(1_747_000_000 + 3600 * generation, usegmt=True)
             for feed in range(feeds):
                 etag = f'"{feed}-{generation}"'
@@ -173,7 +185,7 @@ class GeneratedFeeds:
                     ("ETag", etag),
                     ("Last-Modified", modified),
                 ]
-                self._ok[feed, generation] = response(200, headers, feed_xml(feed, generation))
+                self._ok[feed, generation] = response(200, headers, document(feed, generation))
         self._not_modified = {
             key: response(304, [("ETag", etag)]) for key, (etag, _) in self._etags.items()
         }
@@ -200,8 +212,9 @@ def main() -> None:
     parser.add_argument("--feeds", type=int, required=True)
     parser.add_argument("--hosts", type=int, default=100)
     parser.add_argument("--generations", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--followups", type=int, default=0)
     args = parser.parse_args()
-    site = GeneratedFeeds(args.feeds, args.generations)
+    site = GeneratedFeeds(args.feeds, args.generations, args.followups)
     server = FeedServer(site, loopback_hosts(args.hosts))
 
     async def serve() -> None:

@@ -71,6 +71,11 @@ class Poller:
     recorder: FetchRecorder = field(init=False)
     ingester: Ingester = field(init=False)
     feeds_by_name: dict[str, FeedSettings] = field(init=False)
+    # By feed id: the feed's name, and when and which entry keys this poller last stored as
+    # its listing (see `_listed_before`).
+    listings: dict[int, tuple[str, dt.datetime, frozenset[str]]] = field(
+        init=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         self.recorder = FetchRecorder(self.store)
@@ -83,6 +88,11 @@ class Poller:
         self.settings, self.rules = settings, rules
         self.feeds_by_name = {f.name: f for f in settings.feeds}
         self.parser.use_rules(rules)
+        self.listings = {
+            feed_id: listing
+            for feed_id, listing in self.listings.items()
+            if listing[0] in self.feeds_by_name
+        }
 
     def feed_settings(self, name: str) -> FeedSettings | None:
         return self.feeds_by_name.get(name)
@@ -95,6 +105,7 @@ class Poller:
             outcome = FetchOutcome(None, now + self.settings.poll.max_interval)
             await self.recorder.record(row.id, outcome, now)
             return PollReport(row.name, None, error="no longer configured")
+        listed_before = self._listed_before(row)
         read = await read_feed(
             self.fetcher,
             self.parser,
@@ -109,6 +120,7 @@ class Poller:
             # entries at most alert: the poller matches those), nor with full text (the body
             # is replaced after parsing).
             match=row.last_success_at is not None and not feed.full_text,
+            listed_before=listed_before,
         )
         outcome = self._outcome(row, feed, read, now)
         report = PollReport(
@@ -121,7 +133,7 @@ class Poller:
         report.problems = list(read.parsed.problems) + (read.full_text_problems or [])
         parsed = read.parsed
         if parsed.rules_version == self.parser.rules_version and all(
-            entry.matches is not None for entry in parsed.entries
+            entry.matches is not None for entry in parsed.entries if entry.key not in listed_before
         ):
             # In a thread, as all per-entry work: a feed of thousands of entries must not hold
             # up the event loop.
@@ -132,8 +144,12 @@ class Poller:
             polled = await asyncio.to_thread(self._polled_after_filter, row, parsed.entries)
         first_poll_alerts = self.settings.poll.first_poll_alerts
         result = await self.ingester.ingest(
-            PollInput(row.id, polled, now, first_poll_alerts, fetch=outcome)
+            PollInput(
+                row.id, polled, now, first_poll_alerts, fetch=outcome, seen_keys=parsed.seen_keys
+            )
         )
+        listed = [*(entry.key for entry in parsed.entries), *parsed.seen_keys]
+        self.listings[row.id] = (row.name, now, frozenset(listed))
         report.entries, report.new, report.alerts = (
             result.listed,
             len(result.new),
@@ -155,6 +171,18 @@ class Poller:
                 result.listed,
             )
         return report
+
+    def _listed_before(self, row: FeedRow) -> frozenset[str]:
+        """The keys of the entries the feed listed when this poller last stored it, if that
+        is still the store's latest listing of the feed: all of them are seen (retention
+        keeps every entry of the latest listing), so the parser worker need not normalize
+        them (when their guids alone say who they are), match them, work out their story
+        keys, nor fetch their full texts. Empty when the store took in a listing since (another
+        node polled the feed) or this poller never stored one (it just started)."""
+        listing = self.listings.get(row.id)
+        if listing is None or listing[1] != row.listed_at:
+            return frozenset()
+        return listing[2]
 
     def _polled_after_filter(
         self, row: FeedRow, entries: Sequence[ParsedEntry]

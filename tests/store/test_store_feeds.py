@@ -119,6 +119,19 @@ def test_poll_once_claims_feeds_that_are_not_due_yet(store: Store) -> None:
     assert [row.id for row in everything] == [feed_id]
 
 
+def test_a_claimed_feed_says_when_its_entries_were_last_listed(store: Store) -> None:
+    """The poller trusts its own memory of a feed's entries only while `listed_at` is the
+    exact instant of its own last ingest, so the instant must come back unchanged."""
+    feed_id = add_feed(store, "wire")
+    [row] = store.claim_due_feeds("node", T0)
+    assert row.listed_at is None
+    polled_at = T0 + dt.timedelta(minutes=3, seconds=7, microseconds=123_457)
+    store.ingest(feed_id, [], polled_at, fetch=FetchOutcome(200, T0))
+    [row] = store.claim_due_feeds("node", T0 + dt.timedelta(hours=1))
+    assert row.listed_at == polled_at
+    assert row.listed_at.utcoffset() == dt.timedelta(0)
+
+
 def test_errors_count_up_and_a_success_resets_them(store: Store) -> None:
     feed_id = add_feed(store, "aa")
     for attempt in range(3):

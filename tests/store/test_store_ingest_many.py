@@ -136,3 +136,35 @@ def test_a_poll_of_thousands_of_entries_is_stored_and_seen_whole(store: Store) -
     assert store.filter_new(wire, [e.entry_key for e in listed]).keys == frozenset()
     again = store.ingest(wire, listed, T0 + 2 * HOUR)
     assert again.new == [] and again.alerts == []
+
+
+def test_keys_listed_as_seen_stay_seen_and_unknown_ones_are_only_marked(store: Store) -> None:
+    """`seen_keys`: entries a feed lists again, by key alone. They count as listed, keep their
+    seen marks fresh through retention, and one the store does not know alerts nothing."""
+    wire = primed_feed(store, "wire")
+    store.ingest(wire, [entry("a", notifiers=("chat",))], T0 + HOUR)
+    later = T0 + 40 * 24 * HOUR
+    [result] = store.ingest_many(
+        [
+            PollInput(
+                wire,
+                [entry("b", notifiers=("chat",))],
+                later,
+                seen_keys=["a", "b", "forgotten", "a"],
+            )
+        ]
+    )
+    result = _result(result)
+    assert result.listed == 3  # a, b and forgotten, each once
+    assert [n.entry_key for n in result.new] == ["b"] and len(result.alerts) == 1
+    assert result.quiet == ["forgotten"]
+    assert count(store, "article") == 2
+    # Listed at the latest poll: retention keeps them (and "a" would be new again otherwise).
+    store.prune(later + dt.timedelta(days=31), keep_days=30)
+    assert store.filter_new(wire, ["a", "b", "forgotten", "c"]).keys == {"c"}
+
+
+def test_an_empty_seen_key_is_refused_with_the_feed_named(store: Store) -> None:
+    wire = primed_feed(store, "wire")
+    [outcome] = store.ingest_many([PollInput(wire, [], T0, seen_keys=[""])])
+    assert isinstance(outcome, StoreError) and "'wire'" in str(outcome)

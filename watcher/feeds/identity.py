@@ -165,6 +165,24 @@ def entry_keys(entries: Sequence[EntryIdentity], *, by: IdentityRule = "auto") -
     return keys
 
 
+def keys_by_guid_alone(
+    guids: Sequence[str | None], *, by: IdentityRule = "auto"
+) -> list[str | None]:
+    """For each entry of one feed (given by its guid), its key when the guid alone decides it:
+    a guid no other entry of the feed shares, not even in canonical form. None for the others,
+    whose keys need their links or text (`entry_keys`, once they are normalized).
+
+    Such a key is the one `entry_keys` gives the entry, with or without the entries that have
+    none here (they share no canonical guid with it, so they do not change its count).
+    """
+    if by not in ("auto", "guid"):
+        return [None] * len(guids)
+    identities = [EntryIdentity(guid=guid, link=None, title="", summary="") for guid in guids]
+    canonical = [_guid_identity(identity) for identity in identities]
+    counts = Counter(canonical)
+    return [_bounded(f"guid:{guid}") if guid and counts[guid] == 1 else None for guid in canonical]
+
+
 def title_fingerprint(title: str, summary: str = "") -> frozenset[str]:
     """The distinctive words of a story, for near-duplicate detection across feeds.
 

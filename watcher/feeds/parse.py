@@ -20,7 +20,7 @@ import email.utils
 import io
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -39,7 +39,7 @@ from watcher.feeds.extensions import (
     uses_media_rss,
 )
 from watcher.feeds.html import html_to_text, looks_like_html, to_blocks
-from watcher.feeds.identity import EntryIdentity, IdentityRule, entry_keys
+from watcher.feeds.identity import EntryIdentity, IdentityRule, entry_keys, keys_by_guid_alone
 from watcher.feeds.jsonfeed import JsonFeedError, JsonItem, is_json_body, read_json_feed
 from watcher.matching import Match
 from watcher.stories import StoryKeys
@@ -101,6 +101,9 @@ class ParsedFeed(BaseModel):
     problems: list[str]
     #: Which rule set matched the entries in the worker (None: they were not matched there).
     rules_version: int | None = None
+    #: Keys of entries the feed lists that were not normalized, because the caller said the
+    #: store has seen them (`listed_before`); their guids alone gave these keys.
+    seen_keys: list[str] = []
 
 
 class FeedParseError(Exception):
@@ -371,10 +374,24 @@ def _article(entry: _Entry, facts: _FeedFacts) -> tuple[Article, _DateChoice]:
 
 
 def _normalize(
-    entries: Sequence[_Entry], facts: _FeedFacts, problems: list[str]
-) -> list[ParsedEntry]:
+    entries: Sequence[_Entry],
+    facts: _FeedFacts,
+    problems: list[str],
+    listed_before: Collection[str],
+) -> tuple[list[ParsedEntry], list[str]]:
+    """The entries as articles with their keys, and the keys of the entries left out because
+    their guids alone give keys in `listed_before` (seen: nothing would use their articles)."""
     built: list[tuple[Article, _DateChoice, _Entry]] = []
-    for entry in entries:
+    seen: list[str] = []
+    guid_keys = (
+        keys_by_guid_alone([entry.guid for entry in entries], by=facts.context.identity)
+        if listed_before
+        else [None] * len(entries)
+    )
+    for entry, guid_key in zip(entries, guid_keys, strict=True):
+        if guid_key is not None and guid_key in listed_before:
+            seen.append(guid_key)
+            continue
         try:
             article, choice = _article(entry, facts)
         except (_SkippedEntry, ValueError) as error:
@@ -393,10 +410,11 @@ def _normalize(
         ],
         by=facts.context.identity,
     )
-    return [
+    parsed = [
         ParsedEntry(key=key, article=a, raw_date=c.raw, date_fallback=c.when is None)
         for key, (a, c, _) in zip(keys, built, strict=True)
     ]
+    return parsed, seen
 
 
 # ---------------------------------------------------------------------------------------------
@@ -656,7 +674,11 @@ def _feedparser(document: bytes, headers: dict[str, str]) -> Any:
 
 
 def _xml_feed(
-    body: bytes, headers: Mapping[str, str], context: FeedContext, fetched_at: dt.datetime
+    body: bytes,
+    headers: Mapping[str, str],
+    context: FeedContext,
+    fetched_at: dt.datetime,
+    listed_before: Collection[str],
 ) -> ParsedFeed:
     document, verdict = _prepare_xml(body, headers)
     media_rss = uses_media_rss(document)
@@ -704,6 +726,7 @@ def _xml_feed(
         _from_feedparser(number, entry, media, bodies)
         for number, (entry, media) in enumerate(zip(entries, paired, strict=True), 1)
     ]
+    entries, seen_keys = _normalize(neutral, facts, problems, listed_before)
     ttl = str(channel.get("ttl", "")).strip()
     if ttl and not ttl.isdigit():
         problems.append(f"feed: <ttl> {ttl!r} is not a number of minutes; ignored")
@@ -713,8 +736,9 @@ def _xml_feed(
         link=channel.get("link") or None,
         language=facts.language,
         ttl=int(ttl) if ttl.isdigit() else None,
-        entries=_normalize(neutral, facts, problems),
+        entries=entries,
         problems=problems,
+        seen_keys=seen_keys,
     )
 
 
@@ -748,7 +772,11 @@ def _charset(content_type: str) -> str | None:
 
 
 def _json_feed(
-    body: bytes, headers: Mapping[str, str], context: FeedContext, fetched_at: dt.datetime
+    body: bytes,
+    headers: Mapping[str, str],
+    context: FeedContext,
+    fetched_at: dt.datetime,
+    listed_before: Collection[str],
 ) -> ParsedFeed:
     try:
         document = read_json_feed(body, _charset(headers.get("content-type", "")))
@@ -762,14 +790,18 @@ def _json_feed(
         fetched_at=fetched_at,
     )
     problems = list(document.problems)
+    entries, seen_keys = _normalize(
+        [_from_json(item) for item in document.items], facts, problems, listed_before
+    )
     return ParsedFeed(
         format=f"json{document.version}",
         title=facts.title,
         link=document.home_page_url,
         language=facts.language,
         ttl=None,
-        entries=_normalize([_from_json(item) for item in document.items], facts, problems),
+        entries=entries,
         problems=problems,
+        seen_keys=seen_keys,
     )
 
 
@@ -802,8 +834,12 @@ def parse_feed(
     *,
     feed: FeedContext,
     fetched_at: dt.datetime,
+    listed_before: Collection[str] = frozenset(),
 ) -> ParsedFeed:
     """Parse one fetched feed into normalized articles (pure: no I/O, safe in a worker).
+
+    `listed_before`: keys of entries the store has seen. An entry whose guid alone gives one
+    of them is not normalized; its key goes to `seen_keys` instead of an article to `entries`.
 
     `headers` are the response headers (any case); the Content-Type charset decides the
     encoding as RFC 3023 says. Raises FeedParseError when the body is empty, binary, an HTML
@@ -818,5 +854,5 @@ def parse_feed(
     if binary:
         raise FeedParseError(f"{feed.name}: the body is {binary}, not a feed")
     if is_json_body(body, lowered.get("content-type", "")):
-        return _json_feed(body, lowered, feed, fetched_at)
-    return _xml_feed(body, lowered, feed, fetched_at)
+        return _json_feed(body, lowered, feed, fetched_at, listed_before)
+    return _xml_feed(body, lowered, feed, fetched_at, listed_before)

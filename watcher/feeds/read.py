@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from watcher.article import Block
@@ -44,6 +45,7 @@ async def read_feed(
     full_text: bool = False,
     allow_private: bool = False,
     match: bool = True,
+    listed_before: Collection[str] = frozenset(),
 ) -> FeedRead:
     result = await fetcher.fetch(
         feed.url, etag=etag, last_modified=last_modified, previous_body_hash=previous_body_hash
@@ -56,12 +58,16 @@ async def read_feed(
     # The parser resolves relative links against the URL the body really came from.
     headers["content-location"] = result.final_url
     try:
-        parsed = await parser.parse(result.body, headers, feed, now, match=match)
+        parsed = await parser.parse(
+            result.body, headers, feed, now, match=match, listed_before=listed_before
+        )
     except FeedParseError as error:
         return FeedRead(result, error=str(error))
     read = FeedRead(result, parsed)
     if full_text:
-        read.full_text_problems = await _add_full_texts(fetcher, parsed.entries, allow_private)
+        # Seen entries keep the body they were stored with: no page fetch for them.
+        unseen = [entry for entry in parsed.entries if entry.key not in listed_before]
+        read.full_text_problems = await _add_full_texts(fetcher, unseen, allow_private)
     return read
 
 

@@ -29,7 +29,7 @@ import struct
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import TracebackType
@@ -72,10 +72,11 @@ def _parse_with_cpu_budget(
     headers: dict[str, str],
     feed: FeedContext,
     fetched_at: dt.datetime,
+    listed_before: frozenset[str] = frozenset(),
     rules: _Rules | None = None,
 ) -> ParsedFeed:
-    """Run parse_feed (and match the entries when rules are given) with at most `cpu_seconds`
-    more CPU time for this process.
+    """Run parse_feed (and match the entries when rules are given), both sparing the entries
+    `listed_before`, with at most `cpu_seconds` more CPU time for this process.
 
     RLIMIT_CPU counts the worker's whole life, so the limit is moved to "used so far + budget"
     before each feed; past it the kernel kills the worker.
@@ -87,10 +88,12 @@ def _parse_with_cpu_budget(
     if hard != resource.RLIM_INFINITY:
         soft = min(soft, hard)
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
-    parsed = parse_feed(body, headers, feed=feed, fetched_at=fetched_at)
+    parsed = parse_feed(
+        body, headers, feed=feed, fetched_at=fetched_at, listed_before=listed_before
+    )
     if rules is None:
         return parsed
-    return match_entries(parsed, rules.ruleset, rules.version)
+    return match_entries(parsed, rules.ruleset, rules.version, listed_before)
 
 
 def _read_message(stream: BinaryIO) -> Any:
@@ -327,10 +330,13 @@ class ParserPool:
         fetched_at: dt.datetime,
         *,
         match: bool = True,
+        listed_before: Collection[str] = frozenset(),
     ) -> ParsedFeed:
         """parse_feed in a worker, which also matches the entries when the pool has rules and
         `match` is true; a worker that dies or runs out of memory on this feed becomes
-        FeedParseError for this feed only."""
+        FeedParseError for this feed only. `listed_before`: keys of entries the store has
+        seen; they are neither normalized (when their guids alone give those keys: see
+        `parse_feed`) nor matched, as nothing would use their articles or matches."""
         rules = self._rules if match else None
         # The last item says which rule set to match with (None: parse only).
         request = (
@@ -339,6 +345,7 @@ class ParserPool:
             dict(headers),
             feed,
             fetched_at,
+            frozenset(listed_before),
             rules.version if rules else None,
         )
         loop = asyncio.get_running_loop()

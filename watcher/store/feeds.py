@@ -293,4 +293,5 @@ def _feed_row(row: Row) -> FeedRow:
         last_success_at=row.last_success_at,
         lease_owner=row.lease_owner,
         lease_until=row.lease_until,
+        listed_at=row.listed_at,
     )

@@ -119,6 +119,10 @@ class _Poll:
     index: int
     input: PollInput
     listed: list[PolledEntry]
+    # Keys listed without an entry (`PollInput.seen_keys`, less those `listed` has), and
+    # those of them the store did not know after all.
+    seen: list[str]
+    marked: list[str] = field(default_factory=list)
     primed_at: dt.datetime | None = None
     new: list[PolledEntry] = field(default_factory=list)
     alerting: list[PolledEntry] = field(default_factory=list)
@@ -129,10 +133,11 @@ class _Poll:
     def result(self) -> IngestResult:
         alerting = {entry.entry_key for entry in self.alerting}
         return IngestResult(
-            listed=len(self.listed),
+            listed=len(self.listed) + len(self.seen),
             first_poll=self.primed_at is None,
             new=self.articles,
-            quiet=[entry.entry_key for entry in self.new if entry.entry_key not in alerting],
+            quiet=[entry.entry_key for entry in self.new if entry.entry_key not in alerting]
+            + self.marked,
             alerts=self.alerts,
             skipped=self.skipped,
         )
@@ -152,12 +157,16 @@ def ingest_many(
             outcomes[index] = StoreError(f"feed id {poll.feed_id} is not in the store")
             continue
         listed = _unique_keys(poll.entries)
+        with_entries = {entry.entry_key for entry in listed}
+        seen = [key for key in dict.fromkeys(poll.seen_keys) if key not in with_entries]
         try:
             _check_inputs(row.name, listed)
+            if "" in seen:
+                raise StoreError(f"feed {row.name!r}: a seen key is empty")
         except StoreError as error:
             outcomes[index] = error
             continue
-        accepted.append(_Poll(index, poll, listed))
+        accepted.append(_Poll(index, poll, listed, seen))
     primed_at = {feed_id: row.primed_at for feed_id, row in rows.items()}
     for round_ in _rounds(accepted):
         for item in round_:  # an earlier round may have primed the feed
@@ -196,6 +205,7 @@ def _ingest_round(connection: Connection, polls: Sequence[_Poll]) -> None:
     for poll in polls:
         feed_id = poll.input.feed_id
         poll.new = [e for e in poll.listed if (feed_id, e.entry_key) in inserted]
+        poll.marked = [key for key in poll.seen if (feed_id, key) in inserted]
         # The first poll of a feed only marks its entries seen (but for the newest few, when
         # asked): they are old news to the user, and storing them would make adding a feed slow.
         if poll.primed_at is None:
@@ -300,12 +310,12 @@ def _mark_seen(connection: Connection, polls: Sequence[_Poll]) -> set[tuple[int,
     rows = [
         {
             "feed_id": poll.input.feed_id,
-            "entry_key": entry.entry_key,
+            "entry_key": key,
             "first_seen_at": poll.input.now,
             "last_seen_at": poll.input.now,
         }
         for poll in polls
-        for entry in poll.listed
+        for key in [*(entry.entry_key for entry in poll.listed), *poll.seen]
     ]
     inserted = {(row[0], row[1]) for row in connection.execute(statement, rows)} if rows else set()
     still_listed = [

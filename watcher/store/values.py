@@ -61,6 +61,9 @@ class FeedRow:
     last_success_at: dt.datetime | None
     lease_owner: str | None
     lease_until: dt.datetime | None
+    # When the store last took in the feed's list of entries: every entry then listed is
+    # still seen (retention keeps what the latest listing named).
+    listed_at: dt.datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,13 +162,20 @@ class PolledEntry:
 class PollInput:
     """One poll to ingest (`Store.ingest_many`): every entry the feed listed, the time of the
     poll, how many of a first poll's newest entries may alert, and the fetch outcome to record
-    with it (None: record none)."""
+    with it (None: record none).
+
+    `seen_keys`: more listed entries, by key alone, that the caller knows the store has seen
+    (the feed's latest stored listing named them) and so built no articles for. Their seen
+    marks are kept fresh like any listed entry's; one the store turns out not to know is only
+    marked seen.
+    """
 
     feed_id: int
     entries: Sequence[PolledEntry]
     now: dt.datetime
     first_poll_alerts: int = 0
     fetch: FetchOutcome | None = None
+    seen_keys: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,135 @@
+"""Entries a feed listed at its last stored poll are seen: the parser worker does not match them
+again, and the poller only trusts that while the store's latest listing is its own."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.daemon.stories import BAKERY, BORDER, HARBOUR
+from tests.support.daemon import RULES
+from tests.support.feeds import FeedSite
+from watcher.config import FeedSettings, Settings
+from watcher.feeds.fetch import Fetcher
+from watcher.feeds.parse import ParsedFeed
+from watcher.feeds.worker import ParserPool
+from watcher.matching import load_ruleset
+from watcher.poller import Poller
+from watcher.runtime import http_limits, parser_pool
+from watcher.store import Store
+
+START = dt.datetime.now(dt.UTC)
+
+
+Setup = tuple[FeedSite, Settings, Store, Fetcher, ParserPool]
+
+
+def record_parses(poller: Poller) -> list[ParsedFeed]:
+    """What each of the poller's parses returns from now on, in order."""
+    parse = poller.parser.parse
+    parsed: list[ParsedFeed] = []
+
+    async def recording_parse(*args, **kwargs) -> ParsedFeed:
+        parsed.append(await parse(*args, **kwargs))
+        return parsed[-1]
+
+    poller.parser.parse = recording_parse  # type: ignore[method-assign]
+    return parsed
+
+
+@pytest.fixture
+async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
+    with FeedSite() as site:
+        url = site.feed("/wire", "Example Wire", [BAKERY])
+        settings = Settings(feeds=[FeedSettings(name="wire", url=url, allow_private=True)])
+        with Store.open(f"sqlite:///{tmp_path / 'watcher.db'}") as store:
+            store.sync_feeds(settings.feeds, START)
+            async with (
+                Fetcher(http_limits(settings.http)) as fetcher,
+                parser_pool(settings.poll) as parser,
+            ):
+                yield site, settings, store, fetcher, parser
+
+
+def new_poller(setup: Setup) -> Poller:
+    _, settings, store, fetcher, parser = setup
+    return Poller(settings, store, fetcher, parser, load_ruleset([RULES]).ruleset)
+
+
+async def poll(poller: Poller, now: dt.datetime) -> list[str]:
+    [row] = poller.store.claim_due_feeds("test", now, due_by=dt.datetime.max.replace(tzinfo=dt.UTC))
+    report = await poller.poll(row, now)
+    assert report.error is None, report.error
+    return sorted(f"{m.rule_id}: {entry.article.title}" for entry, ms in report.matches for m in ms)
+
+
+def matched_in_worker(parsed: ParsedFeed) -> dict[str, bool]:
+    return {entry.article.title: entry.matches is not None for entry in parsed.entries}
+
+
+async def test_the_worker_matches_only_entries_the_last_stored_poll_did_not_list(setup) -> None:
+    site = setup[0]
+    poller = new_poller(setup)
+    parsed = record_parses(poller)
+    assert await poll(poller, START) == []  # first poll: marks the bakery story seen
+    site.publish("/wire", BORDER)
+    assert await poll(poller, START + dt.timedelta(minutes=5)) == [
+        f"border-security: {BORDER.title}"
+    ]
+    site.publish("/wire", HARBOUR)
+    assert await poll(poller, START + dt.timedelta(minutes=10)) == [
+        f"border-security: {HARBOUR.title}"
+    ]
+    # Seen entries with guids are not even normalized: only their keys come back.
+    assert matched_in_worker(parsed[1]) == {BORDER.title: True}
+    assert parsed[1].seen_keys == ["guid:bakery-1"]
+    assert matched_in_worker(parsed[2]) == {HARBOUR.title: True}
+    assert sorted(parsed[2].seen_keys) == ["guid:bakery-1", "guid:border-1"]
+
+
+async def test_seen_entries_keyed_by_link_are_normalized_but_not_matched(setup) -> None:
+    site, settings, store, fetcher, parser = setup
+    by_link = [feed.model_copy(update={"entry_key": "link"}) for feed in settings.feeds]
+    settings = settings.model_copy(update={"feeds": by_link})
+    poller = Poller(settings, store, fetcher, parser, load_ruleset([RULES]).ruleset)
+    parsed = record_parses(poller)
+    await poll(poller, START)
+    site.publish("/wire", BORDER)
+    assert await poll(poller, START + dt.timedelta(minutes=5)) == [
+        f"border-security: {BORDER.title}"
+    ]
+    assert parsed[1].seen_keys == []
+    assert matched_in_worker(parsed[1]) == {BAKERY.title: False, BORDER.title: True}
+    [unmatched] = [e for e in parsed[1].entries if e.article.title == BAKERY.title]
+    assert unmatched.story_keys is None
+    assert await poll(poller, START + dt.timedelta(minutes=10)) == []
+
+
+async def test_a_listing_stored_by_another_node_since_is_not_trusted(setup) -> None:
+    """Node A remembers that the feed listed BORDER; node B then stores a listing without it;
+    retention forgets BORDER; the feed lists it again. For the store it is new, so A must
+    match it (and alert), not skip it as seen."""
+    site = setup[0]
+    node_a, node_b = new_poller(setup), new_poller(setup)
+    site.feed("/wire", "Example Wire", [BORDER])
+    assert await poll(node_a, START) == []  # first poll: BORDER marked seen
+    site.feed("/wire", "Example Wire", [BAKERY])
+    later = START + dt.timedelta(days=1)
+    assert await poll(node_b, later) == []
+    forgotten = node_a.store.prune(later + dt.timedelta(days=40), keep_days=30)
+    assert forgotten.seen_entries == 1
+    site.feed("/wire", "Example Wire", [BORDER, BAKERY])
+    assert await poll(node_a, later + dt.timedelta(days=41)) == [f"border-security: {BORDER.title}"]
+
+
+async def test_a_reload_keeps_the_listings_of_feeds_still_configured(setup) -> None:
+    poller = new_poller(setup)
+    await poll(poller, START)
+    assert [name for name, _, _ in poller.listings.values()] == ["wire"]
+    poller.reconfigure(poller.settings, poller.rules)
+    assert [name for name, _, _ in poller.listings.values()] == ["wire"]
+    poller.reconfigure(poller.settings.model_copy(update={"feeds": []}), poller.rules)
+    assert poller.listings == {}

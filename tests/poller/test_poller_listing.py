@@ -11,7 +11,8 @@ import pytest
 
 from tests.daemon.stories import BAKERY, BORDER, HARBOUR
 from tests.support.daemon import RULES
-from tests.support.feeds import FeedSite
+from tests.support.feeds import FeedSite, Item
+from tests.support.httpserver import Reply
 from watcher.config import FeedSettings, Settings
 from watcher.feeds.fetch import Fetcher
 from watcher.feeds.parse import ParsedFeed
@@ -133,3 +134,26 @@ async def test_a_reload_keeps_the_listings_of_feeds_still_configured(setup) -> N
     assert [name for name, _, _ in poller.listings.values()] == ["wire"]
     poller.reconfigure(poller.settings.model_copy(update={"feeds": []}), poller.rules)
     assert poller.listings == {}
+
+
+@pytest.mark.parametrize("entry_key", ["auto", "link"])
+async def test_full_text_pages_of_seen_entries_are_not_fetched_again(setup, entry_key) -> None:
+    site, settings, store, fetcher, parser = setup
+    page = Reply(
+        headers={"Content-Type": "text/html; charset=utf-8"},
+        body=b"<html><body><article><p>" + b"Guards doubled the patrols. " * 20 + b"</p>"
+        b"</article></body></html>",
+    )
+    first = Item("page-1", "Bakery opens a second shop", "Bread.", link=site.route("/a", page))
+    second = Item("page-2", "Drones join border patrols", "Guards.", link=site.route("/b", page))
+    site.feed("/wire", "Example Wire", [first])
+    full_text = [
+        feed.model_copy(update={"full_text": True, "allow_private": True, "entry_key": entry_key})
+        for feed in settings.feeds
+    ]
+    settings = settings.model_copy(update={"feeds": full_text})
+    poller = Poller(settings, store, fetcher, parser, load_ruleset([RULES]).ruleset)
+    await poll(poller, START)
+    site.publish("/wire", second)
+    await poll(poller, START + dt.timedelta(minutes=5))
+    assert (site.polls("/a"), site.polls("/b")) == (1, 1)

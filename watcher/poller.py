@@ -105,7 +105,6 @@ class Poller:
             outcome = FetchOutcome(None, now + self.settings.poll.max_interval)
             await self.recorder.record(row.id, outcome, now)
             return PollReport(row.name, None, error="no longer configured")
-        listed_before = self._listed_before(row)
         read = await read_feed(
             self.fetcher,
             self.parser,
@@ -120,7 +119,7 @@ class Poller:
             # entries at most alert: the poller matches those), nor with full text (the body
             # is replaced after parsing).
             match=row.last_success_at is not None and not feed.full_text,
-            listed_before=listed_before,
+            listed_before=lambda: self._listed_before(row),
         )
         outcome = self._outcome(row, feed, read, now)
         report = PollReport(
@@ -133,7 +132,9 @@ class Poller:
         report.problems = list(read.parsed.problems) + (read.full_text_problems or [])
         parsed = read.parsed
         if parsed.rules_version == self.parser.rules_version and all(
-            entry.matches is not None for entry in parsed.entries if entry.key not in listed_before
+            entry.matches is not None
+            for entry in parsed.entries
+            if entry.key not in read.listed_before
         ):
             # In a thread, as all per-entry work: a feed of thousands of entries must not hold
             # up the event loop.
@@ -172,17 +173,19 @@ class Poller:
             )
         return report
 
-    def _listed_before(self, row: FeedRow) -> frozenset[str]:
-        """The keys of the entries the feed listed when this poller last stored it, if that
-        is still the store's latest listing of the feed: all of them are seen (retention
-        keeps every entry of the latest listing), so the parser worker need not normalize
-        them (when their guids alone say who they are), match them, work out their story
-        keys, nor fetch their full texts. Empty when the store took in a listing since (another
-        node polled the feed) or this poller never stored one (it just started)."""
-        listing = self.listings.get(row.id)
-        if listing is None or listing[1] != row.listed_at:
+    async def _listed_before(self, row: FeedRow) -> frozenset[str]:
+        """The keys of the entries of the store's latest listing of the feed: all of them
+        are seen (retention keeps every entry of the latest listing), so the parser worker
+        need not normalize them (when their guids alone say who they are), match them, work
+        out their story keys, nor fetch their full texts. From memory when this poller
+        stored that listing itself, else (it just started, or another node polled the feed
+        since) read from the store."""
+        if row.listed_at is None:  # never listed
             return frozenset()
-        return listing[2]
+        listing = self.listings.get(row.id)
+        if listing is not None and listing[1] == row.listed_at:
+            return listing[2]
+        return await asyncio.to_thread(self.store.latest_listing, row.id, row.listed_at)
 
     def _polled_after_filter(
         self, row: FeedRow, entries: Sequence[ParsedEntry]

@@ -1,5 +1,6 @@
-"""Entries a feed listed at its last stored poll are seen: the parser worker does not match them
-again, and the poller only trusts that while the store's latest listing is its own."""
+"""Entries a feed listed at its last stored poll are seen: the parser worker leaves them alone.
+The poller remembers the listings it stored, and trusts its memory only while the store's
+latest listing of the feed is that one; otherwise it reads the listing from the store."""
 
 from __future__ import annotations
 
@@ -107,6 +108,22 @@ async def test_seen_entries_keyed_by_link_are_normalized_but_not_matched(setup) 
     [unmatched] = [e for e in parsed[1].entries if e.article.title == BAKERY.title]
     assert unmatched.story_keys is None
     assert await poll(poller, START + dt.timedelta(minutes=10)) == []
+
+
+async def test_a_poller_that_never_stored_the_feed_reads_its_listing_from_the_store(
+    setup,
+) -> None:
+    """After a restart (or in `watcher poll --once`), the store says what the feed listed."""
+    site = setup[0]
+    await poll(new_poller(setup), START)
+    site.publish("/wire", BORDER)
+    restarted = new_poller(setup)
+    parsed = record_parses(restarted)
+    assert await poll(restarted, START + dt.timedelta(minutes=5)) == [
+        f"border-security: {BORDER.title}"
+    ]
+    assert parsed[0].seen_keys == ["guid:bakery-1"]
+    assert matched_in_worker(parsed[0]) == {BORDER.title: True}
 
 
 async def test_a_listing_stored_by_another_node_since_is_not_trusted(setup) -> None:

@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.store.builders import T0, FeedConfig, add_feed
-from watcher.store import FetchOutcome, Store, StoreError, Validators
+from tests.store.builders import T0, FeedConfig, add_feed, entry
+from watcher.store import FetchOutcome, PollInput, Store, StoreError, Validators
 
 MINUTE = dt.timedelta(minutes=1)
 
@@ -130,6 +130,17 @@ def test_a_claimed_feed_says_when_its_entries_were_last_listed(store: Store) -> 
     [row] = store.claim_due_feeds("node", T0 + dt.timedelta(hours=1))
     assert row.listed_at == polled_at
     assert row.listed_at.utcoffset() == dt.timedelta(0)
+
+
+def test_the_latest_listing_of_a_feed_is_read_back_by_its_instant(store: Store) -> None:
+    feed_id = add_feed(store, "wire")
+    store.ingest_many([PollInput(feed_id, [entry("a"), entry("b")], T0)])
+    later = T0 + dt.timedelta(minutes=5, microseconds=250_001)
+    store.ingest_many([PollInput(feed_id, [entry("c")], later, seen_keys=["b"])])
+    [row] = store.claim_due_feeds("node", later)
+    assert row.listed_at == later
+    assert store.latest_listing(feed_id, row.listed_at) == {"b", "c"}
+    assert store.latest_listing(feed_id, T0) == {"a"}
 
 
 def test_errors_count_up_and_a_success_resets_them(store: Store) -> None:

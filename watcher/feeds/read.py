@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from watcher.article import Block
@@ -27,6 +27,8 @@ class FeedRead:
     parsed: ParsedFeed | None = None
     error: str | None = None
     full_text_problems: list[str] | None = None
+    # The keys `listed_before` gave, when a body was parsed.
+    listed_before: frozenset[str] = frozenset()
 
     @property
     def ok(self) -> bool:
@@ -45,8 +47,11 @@ async def read_feed(
     full_text: bool = False,
     allow_private: bool = False,
     match: bool = True,
-    listed_before: Collection[str] = frozenset(),
+    listed_before: Callable[[], Awaitable[frozenset[str]]] | None = None,
 ) -> FeedRead:
+    """Fetch and parse one feed. `listed_before`, asked only when there is a body to parse:
+    the keys of entries the store has seen, which the parser then leaves alone as far as it
+    can (`ParserPool.parse`) and whose full texts are not fetched."""
     result = await fetcher.fetch(
         feed.url, etag=etag, last_modified=last_modified, previous_body_hash=previous_body_hash
     )
@@ -57,16 +62,17 @@ async def read_feed(
     headers = dict(result.headers)
     # The parser resolves relative links against the URL the body really came from.
     headers["content-location"] = result.final_url
+    seen = await listed_before() if listed_before else frozenset()
     try:
         parsed = await parser.parse(
-            result.body, headers, feed, now, match=match, listed_before=listed_before
+            result.body, headers, feed, now, match=match, listed_before=seen
         )
     except FeedParseError as error:
         return FeedRead(result, error=str(error))
-    read = FeedRead(result, parsed)
+    read = FeedRead(result, parsed, listed_before=seen)
     if full_text:
         # Seen entries keep the body they were stored with: no page fetch for them.
-        unseen = [entry for entry in parsed.entries if entry.key not in listed_before]
+        unseen = [entry for entry in parsed.entries if entry.key not in seen]
         read.full_text_problems = await _add_full_texts(fetcher, unseen, allow_private)
     return read
 

@@ -100,6 +100,16 @@ def filter_new(connection: Connection, feed_id: int, keys: Sequence[str]) -> New
     return NewEntries(frozenset(k for k in keys if k not in seen), first_poll=primed[0] is None)
 
 
+def latest_listing(connection: Connection, feed_id: int, listed_at: dt.datetime) -> frozenset[str]:
+    return frozenset(
+        connection.execute(
+            select(seen_entry.c.entry_key).where(
+                seen_entry.c.feed_id == feed_id, seen_entry.c.last_seen_at == listed_at
+            )
+        ).scalars()
+    )
+
+
 def newest_first(entries: Sequence[PolledEntry]) -> list[PolledEntry]:
     """Entries by publication time, newest first; undated ones after the dated, in feed order
     (feeds list their newest entries first)."""

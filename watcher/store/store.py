@@ -214,6 +214,13 @@ class Store:
         with self._read() as connection:
             return ingest.filter_new(connection, feed_id, keys)
 
+    def latest_listing(self, feed_id: int, listed_at: dt.datetime) -> frozenset[str]:
+        """The keys of the entries the feed listed at its latest stored poll, given as the
+        feed row's `listed_at` (ingest marks them seen at that instant); retention keeps
+        them all, so every one is seen."""
+        with self._read() as connection:
+            return ingest.latest_listing(connection, feed_id, listed_at)
+
     def ingest(
         self,
         feed_id: int,

@@ -72,7 +72,7 @@ def matched_in_worker(parsed: ParsedFeed) -> dict[str, bool]:
     return {entry.article.title: entry.matches is not None for entry in parsed.entries}
 
 
-async def test_the_worker_matches_only_entries_the_last_stored_poll_did_not_list(setup) -> None:
+async def test_entries_the_last_stored_poll_listed_come_back_as_keys_alone(setup) -> None:
     site = setup[0]
     poller = new_poller(setup)
     parsed = record_parses(poller)

@@ -9,6 +9,7 @@ import pathlib
 
 import pytest
 
+from watcher.feeds.extensions import read_extensions
 from watcher.feeds.parse import FeedContext, FeedParseError, ParsedFeed, parse_feed
 
 FETCHED_AT = dt.datetime(2026, 8, 14, 12, 0, tzinfo=dt.UTC)
@@ -47,7 +48,7 @@ def test_seen_entries_are_left_out_and_the_rest_is_unchanged(path: pathlib.Path)
     partial = parse(body, listed_before)
     seen = set(partial.seen_keys)
     assert seen <= listed_before
-    assert partial.seen_keys == [key for key in keys if key in seen]
+    assert sorted(partial.seen_keys) == sorted(key for key in keys if key in seen)
     assert partial.entries == [entry for entry in full.entries if entry.key not in seen]
     if any(key.startswith("guid:") for key in keys[::2]):
         assert partial.seen_keys, "no seen entry was left out"
@@ -88,3 +89,69 @@ def test_feeds_identified_by_link_or_text_normalize_every_entry() -> None:
         partial = parse(body, frozenset(e.key for e in full.entries), identity=identity)
         assert partial.seen_keys == []
         assert partial.entries == full.entries
+
+
+def media_rss(*items: str, base: str = "") -> bytes:
+    return (
+        '<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/" '
+        'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+        f'xmlns:atom="http://www.w3.org/2005/Atom"{base}><channel><title>Wire</title>'
+        + "".join(items)
+        + "</channel></rss>"
+    ).encode()
+
+
+def item(guid: str, title: str, *, date: str = "Tue, 20 May 2025 06:00:00 GMT") -> str:
+    return (
+        f"<item><title>{title}</title>{guid}<link>https://news.example/{title}</link>"
+        f"<pubDate>{date}</pubDate>"
+        f"<description>About {title}.</description>"
+        f"<content:encoded><![CDATA[<p>All about {title}.</p>]]></content:encoded>"
+        f'<media:content url="https://img.example/{title}.jpg"><media:description>'
+        f"Picture of {title}</media:description><media:credit>Desk</media:credit>"
+        "</media:content></item>"
+    )
+
+
+def test_seen_items_are_cut_out_before_feedparser_reads_the_document() -> None:
+    body = media_rss(
+        item("<guid>a</guid>", "alpha"),
+        item('<guid isPermaLink="false">b</guid>', "beta", date="someday"),
+        item("<guid> c </guid>", "gamma"),
+    )
+    cut = read_extensions(body, frozenset({"guid:a", "guid:c"}))
+    assert cut.seen_keys == ("guid:a", "guid:c")
+    assert cut.numbers == (2,)
+    assert [media.guid for media in cut.items] == ["b"]
+    assert cut.stripped is not None
+    assert b"alpha" not in cut.stripped and b"gamma" not in cut.stripped
+    assert b"beta" in cut.stripped
+    full = parse(body)
+    partial = parse(body, frozenset({"guid:a", "guid:c"}))
+    assert partial.seen_keys == ["guid:a", "guid:c"]
+    assert partial.entries == full.entries[1:2]
+    # The entry keeps its own position in problem messages.
+    assert (
+        partial.problems
+        == full.problems
+        == ["entry 2: date 'someday' not understood; using the fetch time"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("guids", "base"),
+    [
+        (["<atom:id>a</atom:id>", "<atom:id>b</atom:id>"], ""),  # a prefixed id
+        (["<guid>a<b>!</b></guid>", "<guid>b<b>!</b></guid>"], ""),  # markup inside
+        (["<guid>a</guid><guid>x</guid>", "<guid>b</guid><guid>y</guid>"], ""),  # two guids
+        (["<guid>é-a</guid>", "<guid>é-b</guid>"], ""),  # not ASCII
+        (["<guid>a</guid>", "<guid>b</guid>"], ' xml:base="https://news.example/"'),
+    ],
+)
+def test_items_feedparser_might_read_otherwise_are_left_to_it(guids: list[str], base: str) -> None:
+    body = media_rss(*(item(guid, f"story{n}") for n, guid in enumerate(guids)), base=base)
+    full = parse(body)
+    listed = frozenset(entry.key for entry in full.entries)
+    assert read_extensions(body, listed).seen_keys == ()
+    partial = parse(body, listed)
+    assert partial.entries == [e for e in full.entries if e.key not in partial.seen_keys]

@@ -24,6 +24,10 @@ still there for feedparser's rules that depend on it (an item with a body files 
 `<description>` differently), and `content` keeps its order. Only the plain form is taken
 (no attributes, no child elements, the `content` prefix bound to the module's namespace); any
 other is left to feedparser.
+
+Given the keys of entries the store has seen, the pass also cuts out whole the items whose
+guids alone give one of those keys (a plain unprefixed `<guid>` or `<id>` feedparser reads the
+same way): when a feed changed because it gained one entry, feedparser reads that one only.
 """
 
 from __future__ import annotations
@@ -31,11 +35,12 @@ from __future__ import annotations
 import contextlib
 import html.entities
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from xml.parsers import expat
 
 from watcher.feeds.html import BREAKING, SUBHEADINGS, html_to_text, looks_like_html
+from watcher.feeds.identity import IdentityRule, keys_by_guid_alone
 
 # The canonical namespace has a trailing slash; feeds also use it without, and with https.
 MEDIA_NAMESPACES = frozenset(
@@ -159,11 +164,15 @@ class ExtensionPass:
     """The items of a document and, when it could be read as it is, the document without
     the Media RSS elements of its items and with placeholders for the texts of their
     `content:encoded` elements, `bodies` (None and empty otherwise: then feedparser reads it
-    whole)."""
+    whole). `seen_keys`: the keys of the items cut out whole because they were listed
+    before (see `read_extensions`); `items` and `numbers` (each item's position in the
+    document, from 1) are those of the items left."""
 
     items: list[MediaItem]
     stripped: bytes | None
     bodies: tuple[str, ...] = ()
+    seen_keys: tuple[str, ...] = ()
+    numbers: tuple[int, ...] = ()
 
 
 class _ItemReader:
@@ -195,6 +204,9 @@ class _ItemReader:
         #: The `content:encoded` being read: its start, and whether it is still plain text.
         self._encoded_start: int | None = None
         self._encoded_plain = False
+        #: Per item: its span and its guid when it could be cut out whole (see `_whole_item`).
+        self.item_spans: list[tuple[int, int, str] | None] = []
+        self._item_start = 0
         self._reset_item()
 
     def _reset_item(self) -> None:
@@ -205,6 +217,9 @@ class _ItemReader:
         self._contents: list[tuple[_MediaObject, _MediaObject | None]] = []
         self._groups: list[_MediaObject] = []
         self._categories: list[str] = []
+        # The item's guid-like children (`guid`, `id`, any prefix) as (name, text, plain).
+        self._guids: list[tuple[str, str, bool]] = []
+        self._guid_plain = False
 
     def _is_media(self, name: str) -> tuple[str, bool]:
         prefix, _, local = name.rpartition(":")
@@ -233,8 +248,13 @@ class _ItemReader:
         if self._item_depth is None:
             if local in _ITEM_NAMES and not media:
                 self._item_depth = self._depth
+                self._item_start = self._position() if self._position is not None else 0
                 self._reset_item()
             return
+        if self._depth == self._item_depth + 1 and local in ("guid", "id"):
+            self._guid_plain = True
+        elif self._depth == self._item_depth + 2 and self._element_stack[-2][0] in ("guid", "id"):
+            self._guid_plain = False  # markup inside a guid: not a plain one
         if media and self._cut_depth is None and name.rpartition(":")[0] in self._scopes[-1]:
             self._start_cut()
         if self._encoded_start is not None:
@@ -309,6 +329,8 @@ class _ItemReader:
             if local in BREAKING or local in SUBHEADINGS:
                 self._texts[-1].append("\n\n")
         if self._item_depth is not None:
+            if self._depth == self._item_depth + 1 and local in ("guid", "id"):
+                self._guids.append((name, text, self._guid_plain))
             if self._depth == self._item_depth:
                 self._finish_item()
                 self._item_depth = None
@@ -372,7 +394,21 @@ class _ItemReader:
             first_credits = first_credits or credits
         return first_credits
 
+    def _whole_item(self) -> tuple[int, int, str] | None:
+        """The span of the item being closed and its guid, when the item can be cut out of
+        the document whole: its only guid-like child is an unprefixed `<guid>` or `<id>` of
+        plain ASCII text (so feedparser reads the same id), and its end is found."""
+        if self.spans is None or self._position is None or len(self._guids) != 1:
+            return None
+        name, text, plain = self._guids[0]
+        guid = text.strip()
+        if name not in ("guid", "id") or not plain or not guid or not guid.isascii():
+            return None
+        close = self._document.find(b">", self._position())
+        return (self._item_start, close + 1, guid) if close >= 0 else None
+
     def _finish_item(self) -> None:
+        self.item_spans.append(self._whole_item())
         layers = [content for content, _ in self._contents] + self._groups + [self._item_level]
         self.items.append(
             MediaItem(
@@ -396,10 +432,54 @@ def _read(document: bytes, reader: _ItemReader, parser: expat.XMLParserType) -> 
     parser.Parse(document, True)
 
 
-def read_extensions(document: bytes) -> ExtensionPass:
+def _seen_items(
+    reader: _ItemReader, listed_before: Collection[str], identity: IdentityRule
+) -> dict[int, tuple[int, int, str]]:
+    """By item index: the span and key of each item that can be cut out whole and whose guid
+    alone gives a key in `listed_before` (the key `parse_feed` would give its entry)."""
+    keys = keys_by_guid_alone([item.guid for item in reader.items], by=identity)
+    return {
+        index: (span[0], span[1], key)
+        for index, (span, key) in enumerate(zip(reader.item_spans, keys, strict=True))
+        if span is not None and key is not None and key in listed_before
+    }
+
+
+def _without(
+    spans: list[tuple[int, int, bytes]], items: list[tuple[int, int, str]]
+) -> list[tuple[int, int, bytes]]:
+    """`spans` (in document order) less those inside the item spans, plus the item spans cut
+    to nothing, in document order."""
+    merged: list[tuple[int, int, bytes]] = []
+    pending = iter(spans)
+    span = next(pending, None)
+    for start, end, _ in items:
+        while span is not None and span[0] < start:
+            merged.append(span)
+            span = next(pending, None)
+        while span is not None and span[0] < end:  # inside the item: goes with it
+            span = next(pending, None)
+        merged.append((start, end, b""))
+    while span is not None:
+        merged.append(span)
+        span = next(pending, None)
+    return merged
+
+
+def read_extensions(
+    document: bytes,
+    listed_before: Collection[str] = frozenset(),
+    identity: IdentityRule = "auto",
+) -> ExtensionPass:
     """The items of a UTF-8 feed document with their Media RSS captions, in document order,
     and, when it is well-formed as it is, the document for feedparser: without those elements,
     with placeholders for the bodies read here.
+
+    `listed_before`: keys of entries the store has seen. An item whose guid alone gives one of
+    them (under the feed's `identity` rule) is cut out of the document whole when that is
+    safe (see `_ItemReader._whole_item`; never in a document with `xml:base`, which could
+    make feedparser read a guid differently): feedparser never reads it, and only its key
+    comes back.
 
     Never raises on bad input: a document that breaks off yields the items completed before
     the break.
@@ -413,12 +493,25 @@ def read_extensions(document: bytes) -> ExtensionPass:
     else:
         if reader.spans is None:
             return ExtensionPass(reader.items, None)
+        seen = (
+            _seen_items(reader, listed_before, identity)
+            if listed_before and b"xml:base" not in document
+            else {}
+        )
+        spans = _without(reader.spans, list(seen.values())) if seen else reader.spans
         pieces, position = [], 0
-        for start, end, replacement in reader.spans:
+        for start, end, replacement in spans:
             pieces += (document[position:start], replacement)
             position = end
         pieces.append(document[position:])
-        return ExtensionPass(reader.items, b"".join(pieces), tuple(reader.bodies))
+        kept = [index for index in range(len(reader.items)) if index not in seen]
+        return ExtensionPass(
+            [reader.items[index] for index in kept],
+            b"".join(pieces),
+            tuple(reader.bodies),
+            seen_keys=tuple(key for _, _, key in seen.values()),
+            numbers=tuple(index + 1 for index in kept),
+        )
     reader = _ItemReader()
     # A document that breaks off still yields the items completed before the break.
     with contextlib.suppress(expat.ExpatError):

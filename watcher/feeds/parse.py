@@ -682,7 +682,11 @@ def _xml_feed(
 ) -> ParsedFeed:
     document, verdict = _prepare_xml(body, headers)
     media_rss = uses_media_rss(document)
-    own_pass = read_extensions(document) if media_rss or uses_content_module(document) else None
+    own_pass = (
+        read_extensions(document, listed_before, context.identity)
+        if media_rss or uses_content_module(document) or listed_before
+        else None
+    )
     # The body is UTF-8 now and its declaration says so; the Content-Type has done its job in
     # `_prepare_xml`, and Content-Location is left out so that guids and links stay exactly
     # as the feed wrote them (feedparser would resolve a guid against it).
@@ -722,11 +726,16 @@ def _xml_feed(
     )
     media_items = own_pass.items if own_pass and media_rss else []
     paired = _pair_media(entries, media_items) if media_items else [None] * len(entries)
+    numbers: Sequence[int] = range(1, len(entries) + 1)
+    if own_pass and own_pass.seen_keys and len(own_pass.numbers) == len(entries):
+        numbers = own_pass.numbers  # positions in the feed, counting the items cut out
     neutral = [
         _from_feedparser(number, entry, media, bodies)
-        for number, (entry, media) in enumerate(zip(entries, paired, strict=True), 1)
+        for number, entry, media in zip(numbers, entries, paired, strict=True)
     ]
     entries, seen_keys = _normalize(neutral, facts, problems, listed_before)
+    if own_pass:
+        seen_keys = [*own_pass.seen_keys, *seen_keys]
     ttl = str(channel.get("ttl", "")).strip()
     if ttl and not ttl.isdigit():
         problems.append(f"feed: <ttl> {ttl!r} is not a number of minutes; ignored")

@@ -682,9 +682,11 @@ def _xml_feed(
 ) -> ParsedFeed:
     document, verdict = _prepare_xml(body, headers)
     media_rss = uses_media_rss(document)
+    # Items listed before can be cut out only where guids can be keys.
+    cut_seen = bool(listed_before) and context.identity in ("auto", "guid")
     own_pass = (
         read_extensions(document, listed_before, context.identity)
-        if media_rss or uses_content_module(document) or listed_before
+        if media_rss or uses_content_module(document) or cut_seen
         else None
     )
     # The body is UTF-8 now and its declaration says so; the Content-Type has done its job in

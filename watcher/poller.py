@@ -13,7 +13,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from watcher.alerts.payload import build_payload
 from watcher.config import FeedSettings, Settings
@@ -58,6 +58,15 @@ class PollReport:
     next_check_at: dt.datetime | None = None
 
 
+class Listing(NamedTuple):
+    """The entries a feed listed at a poll this poller stored: the feed's name, the instant
+    (the feed row's `listed_at` after that ingest) and the entries' keys."""
+
+    feed: str
+    listed_at: dt.datetime
+    keys: frozenset[str]
+
+
 @dataclass(slots=True)
 class Poller:
     """Everything a poll needs; the rule set can be swapped on reload."""
@@ -71,11 +80,8 @@ class Poller:
     recorder: FetchRecorder = field(init=False)
     ingester: Ingester = field(init=False)
     feeds_by_name: dict[str, FeedSettings] = field(init=False)
-    # By feed id: the feed's name, and when and which entry keys this poller last stored as
-    # its listing (see `_listed_before`).
-    listings: dict[int, tuple[str, dt.datetime, frozenset[str]]] = field(
-        init=False, default_factory=dict
-    )
+    # By feed id: the listing this poller last stored (see `_listed_before`).
+    listings: dict[int, Listing] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.recorder = FetchRecorder(self.store)
@@ -91,7 +97,7 @@ class Poller:
         self.listings = {
             feed_id: listing
             for feed_id, listing in self.listings.items()
-            if listing[0] in self.feeds_by_name
+            if listing.feed in self.feeds_by_name
         }
 
     def feed_settings(self, name: str) -> FeedSettings | None:
@@ -150,7 +156,7 @@ class Poller:
             )
         )
         listed = [*(entry.key for entry in parsed.entries), *parsed.seen_keys]
-        self.listings[row.id] = (row.name, now, frozenset(listed))
+        self.listings[row.id] = Listing(row.name, now, frozenset(listed))
         report.entries, report.new, report.alerts = (
             result.listed,
             len(result.new),
@@ -183,8 +189,8 @@ class Poller:
         if row.listed_at is None:  # never listed
             return frozenset()
         listing = self.listings.get(row.id)
-        if listing is not None and listing[1] == row.listed_at:
-            return listing[2]
+        if listing is not None and listing.listed_at == row.listed_at:
+            return listing.keys
         return await asyncio.to_thread(self.store.latest_listing, row.id, row.listed_at)
 
     def _polled_after_filter(

@@ -55,6 +55,7 @@ _MEDIA_PREFIX = "media"
 CONTENT_NAMESPACE = "http://purl.org/rss/1.0/modules/content/"
 _ENCODED = "content:encoded"
 _ITEM_NAMES = frozenset({"item", "entry"})
+_GUID_NAMES = ("guid", "id")
 # What feedparser does to every text it reads as UTF-8: C1 controls read as Windows-1252 (the
 # five codes Windows-1252 leaves undefined stay as they are).
 _C1_CONTROL = re.compile("[\x80-\x9f]")
@@ -204,8 +205,8 @@ class _ItemReader:
         #: The `content:encoded` being read: its start, and whether it is still plain text.
         self._encoded_start: int | None = None
         self._encoded_plain = False
-        #: Per item: its span and its guid when it could be cut out whole (see `_whole_item`).
-        self.item_spans: list[tuple[int, int, str] | None] = []
+        #: Per item: its span when it could be cut out whole (see `_whole_item`).
+        self.item_spans: list[tuple[int, int] | None] = []
         self._item_start = 0
         self._reset_item()
 
@@ -251,9 +252,9 @@ class _ItemReader:
                 self._item_start = self._position() if self._position is not None else 0
                 self._reset_item()
             return
-        if self._depth == self._item_depth + 1 and local in ("guid", "id"):
+        if self._depth == self._item_depth + 1 and local in _GUID_NAMES:
             self._guid_plain = True
-        elif self._depth == self._item_depth + 2 and self._element_stack[-2][0] in ("guid", "id"):
+        elif self._depth == self._item_depth + 2 and self._element_stack[-2][0] in _GUID_NAMES:
             self._guid_plain = False  # markup inside a guid: not a plain one
         if media and self._cut_depth is None and name.rpartition(":")[0] in self._scopes[-1]:
             self._start_cut()
@@ -329,7 +330,7 @@ class _ItemReader:
             if local in BREAKING or local in SUBHEADINGS:
                 self._texts[-1].append("\n\n")
         if self._item_depth is not None:
-            if self._depth == self._item_depth + 1 and local in ("guid", "id"):
+            if self._depth == self._item_depth + 1 and local in _GUID_NAMES:
                 self._guids.append((name, text, self._guid_plain))
             if self._depth == self._item_depth:
                 self._finish_item()
@@ -394,18 +395,18 @@ class _ItemReader:
             first_credits = first_credits or credits
         return first_credits
 
-    def _whole_item(self) -> tuple[int, int, str] | None:
-        """The span of the item being closed and its guid, when the item can be cut out of
-        the document whole: its only guid-like child is an unprefixed `<guid>` or `<id>` of
-        plain ASCII text (so feedparser reads the same id), and its end is found."""
+    def _whole_item(self) -> tuple[int, int] | None:
+        """The span of the item being closed, when the item can be cut out of the document
+        whole: its only guid-like child (its `MediaItem.guid`) is an unprefixed `<guid>` or
+        `<id>` of plain ASCII text (so feedparser reads the same id), and its end is found."""
         if self.spans is None or self._position is None or len(self._guids) != 1:
             return None
         name, text, plain = self._guids[0]
         guid = text.strip()
-        if name not in ("guid", "id") or not plain or not guid or not guid.isascii():
+        if name not in _GUID_NAMES or not plain or not guid or not guid.isascii():
             return None
         close = self._document.find(b">", self._position())
-        return (self._item_start, close + 1, guid) if close >= 0 else None
+        return (self._item_start, close + 1) if close >= 0 else None
 
     def _finish_item(self) -> None:
         self.item_spans.append(self._whole_item())

@@ -170,9 +170,7 @@ def ingest_many(
         with_entries = {entry.entry_key for entry in listed}
         seen = [key for key in dict.fromkeys(poll.seen_keys) if key not in with_entries]
         try:
-            _check_inputs(row.name, listed)
-            if "" in seen:
-                raise StoreError(f"feed {row.name!r}: a seen key is empty")
+            _check_inputs(row.name, listed, seen)
         except StoreError as error:
             outcomes[index] = error
             continue
@@ -288,8 +286,10 @@ def _unique_keys(entries: Sequence[PolledEntry]) -> list[PolledEntry]:
     return list(first.values())
 
 
-def _check_inputs(feed_name: str, entries: Sequence[PolledEntry]) -> None:
+def _check_inputs(feed_name: str, entries: Sequence[PolledEntry], seen: Sequence[str]) -> None:
     """Refuse bad input before anything is written, naming the feed and entry."""
+    if "" in seen:
+        raise StoreError(f"feed {feed_name!r}: a seen key is empty")
     for entry in entries:
         where = f"feed {feed_name!r}, entry {entry.entry_key!r}"
         if not entry.entry_key:

@@ -60,14 +60,18 @@ def _seen_keys(dialect: str) -> Select[Any]:
     )
 
 
-_STILL_LISTED = (
-    update(seen_entry)
-    .where(
-        seen_entry.c.feed_id == bindparam("p_feed"),
-        seen_entry.c.entry_key == bindparam("p_key"),
+@functools.cache
+def _still_listed(dialect: str) -> Any:
+    # One statement per feed with its keys as one list: per key, the driver's and SQLAlchemy's
+    # handling of a row of parameters cost more than the index lookup it asks for.
+    return (
+        update(seen_entry)
+        .where(
+            seen_entry.c.feed_id == bindparam("p_feed"),
+            one_of(seen_entry.c.entry_key, "p_keys", dialect),
+        )
+        .values(last_seen_at=bindparam("p_now"))
     )
-    .values(last_seen_at=bindparam("p_now"))
-)
 
 
 @functools.cache
@@ -328,13 +332,21 @@ def _mark_seen(connection: Connection, polls: Sequence[_Poll]) -> set[tuple[int,
         for key in [*(entry.entry_key for entry in poll.listed), *poll.seen]
     ]
     inserted = {(row[0], row[1]) for row in connection.execute(statement, rows)} if rows else set()
-    still_listed = [
-        {"p_feed": row["feed_id"], "p_key": row["entry_key"], "p_now": row["last_seen_at"]}
-        for row in rows
-        if (row["feed_id"], row["entry_key"]) not in inserted
-    ]
+    dialect = connection.dialect.name
+    still_listed = []
+    for poll in polls:  # each feed comes once in a round
+        feed_id = poll.input.feed_id
+        keys = [
+            key
+            for key in [*(entry.entry_key for entry in poll.listed), *poll.seen]
+            if (feed_id, key) not in inserted
+        ]
+        if keys:
+            still_listed.append(
+                {"p_feed": feed_id, "p_keys": many(dialect, keys), "p_now": poll.input.now}
+            )
     if still_listed:
-        connection.execute(_STILL_LISTED, still_listed)
+        connection.execute(_still_listed(dialect), still_listed)
     return inserted
 
 

@@ -22,10 +22,18 @@ from rich.table import Table
 
 from watcher.alerts.dispatch import check_notifier, test_notifier
 from watcher.alerts.timing import QuietHours, RateLimit, digest_trigger, zone
-from watcher.config import ConfigError, NotifierSettings, Settings, config_path, load_settings
+from watcher.config import (
+    ConfigError,
+    NotifierSettings,
+    Settings,
+    config_path,
+    load_settings,
+    resolve_secrets,
+)
 from watcher.daemon import Daemon, configure_logging, run_daemon
 from watcher.dryrun import ArticleInput, article_paths, json_line, read_inputs, text_report
 from watcher.feeds.fetch import Fetcher, quiet_noisy_loggers
+from watcher.feeds.headers import FeedHeaders, feed_headers, headers_problems
 from watcher.feeds.parse import FeedContext
 from watcher.feeds.read import FeedRead, read_feed
 from watcher.matching import LoadedRuleSet, load_ruleset, match_article
@@ -171,6 +179,12 @@ def check(rules: RulesOption = None, config: ConfigOption = None) -> None:
             for problem in _schedule_problems(name, notifier):
                 stdout.print(problem, markup=False)
                 failed = True
+        for feed in settings.feeds:
+            try:
+                feed_headers(feed.url, feed.headers, resolve_secrets)
+            except (ConfigError, ValueError) as error:
+                stdout.print(f"feed '{feed.name}': headers: {error}", markup=False)
+                failed = True
         if rules is None and (config is not None or config_path(None) is not None):
             rule_paths = settings.rules.paths
     loaded = _rules(rule_paths)
@@ -214,11 +228,21 @@ def fetch(
     full_text: Annotated[
         bool, typer.Option("--full-text", help="Fetch each article page for its main text.")
     ] = False,
+    header: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--header",
+            "-H",
+            metavar="'NAME: VALUE'",
+            help="'Name: value' to send, as a feed's `headers` in the config (repeatable).",
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Print the normalized articles of one feed (the store is not touched)."""
     settings = _settings(config)
-    read = asyncio.run(_fetch_one(settings, url, full_text))
+    headers = _request_headers(url, header or [])
+    read = asyncio.run(_fetch_one(settings, url, full_text, headers))
     if read.error is not None or read.parsed is None:
         reason = read.error or "no content"
         prefix = "" if reason.startswith(url) else f"{url}: "
@@ -234,12 +258,39 @@ def fetch(
         stderr.print(problem, markup=False)
 
 
-async def _fetch_one(settings: Settings, url: str, full_text: bool) -> FeedRead:
+def _request_headers(url: str, given: list[str]) -> FeedHeaders | None:
+    """The --header options, checked as a feed's `headers` are; exit 2 on a problem."""
+    headers: dict[str, str] = {}
+    problems = []
+    for item in given:
+        name, colon, value = item.partition(":")
+        if not colon:
+            problems.append("--header: expected 'Name: value' (no ':' found)")
+        headers[name.strip()] = value.strip()
+    problems.extend(f"--header: {problem}" for problem in headers_problems(headers))
+    if not problems:
+        try:
+            return feed_headers(url, headers, resolve_secrets)
+        except (ConfigError, ValueError) as error:
+            problems.append(f"--header: {error}")
+    for problem in problems:
+        stderr.print(problem, markup=False)
+    raise typer.Exit(2)
+
+
+async def _fetch_one(
+    settings: Settings, url: str, full_text: bool, headers: FeedHeaders | None
+) -> FeedRead:
     quiet_noisy_loggers()
     context = FeedContext(name=url, url=url)
     async with Fetcher(http_limits(settings.http)) as fetcher, parser_pool(settings.poll) as parser:
         return await read_feed(
-            fetcher, parser, context, now=dt.datetime.now(dt.UTC), full_text=full_text
+            fetcher,
+            parser,
+            context,
+            now=dt.datetime.now(dt.UTC),
+            full_text=full_text,
+            headers=headers,
         )
 
 

@@ -33,6 +33,7 @@ from pydantic_settings import (
 )
 
 from watcher.durations import parse_duration
+from watcher.feeds.headers import headers_problems
 
 DEFAULT_CONFIG_PATH = Path("/etc/watcher/watcher.toml")
 SEVERITY_NAMES = ("info", "low", "medium", "high", "critical")
@@ -129,12 +130,24 @@ class FeedSettings(Section):
     )
     entry_key: Literal["auto", "guid", "link", "title"] = "auto"
     enabled: bool = True
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="request headers of this feed (a User-Agent, a cookie…); ${NAME} for secrets",
+    )
 
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not re.match(r"https?://[^/\s]+", value):
             raise ValueError(f"expected an http:// or https:// URL, not {value!r}")
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _valid_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        problems = headers_problems(value)
+        if problems:
+            raise ValueError("; ".join(problems))
         return value
 
 

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from typing import NamedTuple, TypeVar
 
 from watcher.alerts.payload import build_payload
-from watcher.config import FeedSettings, Settings
-from watcher.feeds.fetch import Fetcher, Outcome
+from watcher.config import ConfigError, FeedSettings, Settings, resolve_secrets
+from watcher.feeds.fetch import Fetcher, FetchResult, Outcome
+from watcher.feeds.headers import feed_headers
 from watcher.feeds.identity import canonical_url
 from watcher.feeds.parse import ParsedEntry
 from watcher.feeds.read import FeedRead, read_feed
@@ -111,22 +112,7 @@ class Poller:
             outcome = FetchOutcome(None, now + self.settings.poll.max_interval)
             await self.recorder.record(row.id, outcome, now)
             return PollReport(row.name, None, error="no longer configured")
-        read = await read_feed(
-            self.fetcher,
-            self.parser,
-            feed_context(feed, url=row.url),
-            now=now,
-            etag=row.etag,
-            last_modified=row.last_modified,
-            previous_body_hash=row.body_hash,
-            full_text=feed.full_text,
-            allow_private=feed.allow_private,
-            # The worker matches what it parsed; not worth it on a feed's first poll (a few
-            # entries at most alert: the poller matches those), nor with full text (the body
-            # is replaced after parsing).
-            match=row.last_success_at is not None and not feed.full_text,
-            listed_before=lambda: self._listed_before(row),
-        )
+        read = await self._read(row, feed, now)
         outcome = self._outcome(row, feed, read, now)
         report = PollReport(
             row.name, read.fetch.status, read.error, next_check_at=outcome.next_check_at
@@ -178,6 +164,31 @@ class Poller:
                 result.listed,
             )
         return report
+
+    async def _read(self, row: FeedRow, feed: FeedSettings, now: dt.datetime) -> FeedRead:
+        try:
+            # Secrets are read at every poll: a rotated credential needs no reload.
+            headers = feed_headers(feed.url, feed.headers, resolve_secrets)
+        except (ConfigError, ValueError) as error:
+            failed = FetchResult(row.url, row.url, Outcome.FAILED)
+            return FeedRead(failed, error=f"headers: {error}")
+        return await read_feed(
+            self.fetcher,
+            self.parser,
+            feed_context(feed, url=row.url),
+            now=now,
+            etag=row.etag,
+            last_modified=row.last_modified,
+            previous_body_hash=row.body_hash,
+            full_text=feed.full_text,
+            allow_private=feed.allow_private,
+            # The worker matches what it parsed; not worth it on a feed's first poll (a few
+            # entries at most alert: the poller matches those), nor with full text (the body
+            # is replaced after parsing).
+            match=row.last_success_at is not None and not feed.full_text,
+            listed_before=lambda: self._listed_before(row),
+            headers=headers,
+        )
 
     async def _listed_before(self, row: FeedRow) -> frozenset[str]:
         """The keys of the entries of the store's latest listing of the feed: all of them

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.support.httpserver import LoopbackServer, Reply
+from tests.support.httpserver import LoopbackServer, Reply, SeenRequest
 from watcher.cli import app
 from watcher.seedtext import read_articles
 
@@ -33,6 +33,18 @@ FEED = """<?xml version="1.0" encoding="UTF-8"?>
 <category>Sport</category><description>The striker returns to the squad.</description></item>
 </channel></rss>
 """
+
+
+def write_config(tmp_path: Path, rest: str) -> Path:
+    """A config with a SQLite store in `tmp_path`, the shipped rules, and alerts for the newest
+    10 entries of a feed's first poll, then `rest`."""
+    config = tmp_path / "watcher.toml"
+    config.write_text(
+        f'[store]\nurl = "sqlite:///{tmp_path / "state.db"}"\n'
+        f'[rules]\npaths = ["{ROOT / "rules"}"]\n[poll]\nfirst_poll_alerts = 10\n{rest}',
+        encoding="utf-8",
+    )
+    return config
 
 
 @pytest.fixture
@@ -114,20 +126,13 @@ def test_fetch_then_dry_run_through_a_pipe(server: LoopbackServer) -> None:
 
 
 def test_poll_stores_matches_and_remembers_entries(server: LoopbackServer, tmp_path: Path) -> None:
-    config = tmp_path / "watcher.toml"
-    config.write_text(
+    config = write_config(
+        tmp_path,
         f"""
-[store]
-url = "sqlite:///{tmp_path / "state.db"}"
-[rules]
-paths = ["{ROOT / "rules"}"]
-[poll]
-first_poll_alerts = 10
 [[feeds]]
 name = "wire"
 url = "{server.url("/feed.xml")}"
 """,
-        encoding="utf-8",
     )
     first = CliRunner().invoke(app, ["poll", "--config", str(config)])
     assert first.exit_code == 0, first.output
@@ -139,3 +144,119 @@ url = "{server.url("/feed.xml")}"
     data = json.loads(status.stdout)
     assert data["feeds"][0]["name"] == "wire" and data["feeds"][0]["last_status"] == 200
     assert data["outbox"]["pending"] >= 2
+
+
+def _members_only(server: LoopbackServer) -> str:
+    """A feed that answers only a client with the right token and a browser's User-Agent."""
+
+    def reply(request: SeenRequest) -> Reply:
+        if request.header("authorization") != "Bearer t0k3n":
+            return Reply(status=401)
+        if not (request.header("user-agent") or "").startswith("Mozilla/"):
+            return Reply(status=403)
+        return Reply(headers={"Content-Type": "application/rss+xml"}, body=FEED.encode())
+
+    server.route("/members.xml", reply)
+    return server.url("/members.xml")
+
+
+def test_fetch_sends_the_given_headers_with_secrets_read(server: LoopbackServer) -> None:
+    url = _members_only(server)
+    refused = CliRunner().invoke(app, ["fetch", url])
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith(f"{url}: HTTP 401 Unauthorized (the server wants credentials")
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "fetch",
+            "-H",
+            "Authorization: Bearer ${FEED_TOKEN}",
+            "--header",
+            "User-Agent: Mozilla/5.0",
+            url,
+        ],
+        env={"FEED_TOKEN": "t0k3n"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "Ankara and Damascus discuss refugee returns" in result.stdout
+
+
+def test_fetch_refuses_a_malformed_header_before_fetching(server: LoopbackServer) -> None:
+    url = _members_only(server)
+    result = CliRunner().invoke(
+        app, ["fetch", "-H", "Authorization Bearer x", "-H", "Host: a.example", url]
+    )
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "--header: expected 'Name: value' (no ':' found)",
+        "--header: 'Authorization Bearer x' is not an HTTP header name (letters, digits and "
+        "!#$%&'*+-.^_`|~ only)",
+        "--header: 'Host' cannot be set: it follows from the feed URL",
+    ]
+    assert server.requests_to("/members.xml") == []
+
+
+def test_poll_sends_each_feeds_headers_and_a_missing_secret_fails_that_feed_alone(
+    server: LoopbackServer, tmp_path: Path
+) -> None:
+    url = _members_only(server)
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    (credentials / "FEED_TOKEN").write_text("t0k3n\n", encoding="utf-8")
+    config = write_config(
+        tmp_path,
+        f"""
+[[feeds]]
+name = "members"
+url = "{url}"
+headers = {{ Authorization = "Bearer ${{FEED_TOKEN}}", "User-Agent" = "Mozilla/5.0" }}
+[[feeds]]
+name = "other-members"
+url = "{url}?b"
+headers = {{ Authorization = "Bearer ${{OTHER_TOKEN}}" }}
+""",
+    )
+    env = {"CREDENTIALS_DIRECTORY": str(credentials)}
+
+    checked = CliRunner().invoke(app, ["check", "--config", str(config)], env=env)
+    polled = CliRunner().invoke(app, ["poll", "--config", str(config)], env=env)
+
+    missing = (
+        "headers: secret ${OTHER_TOKEN} is neither a credential in $CREDENTIALS_DIRECTORY nor "
+        "an environment variable"
+    )
+    assert checked.exit_code == 1
+    assert f"feed 'other-members': {missing}" in checked.stdout
+    assert "t0k3n" not in checked.output
+    assert f"other-members: {missing}" in polled.stderr
+    assert "2 feeds polled, 1 failed, 2 new entries" in polled.stderr
+    assert [r.target for r in server.requests_to("/members.xml")] == ["/members.xml"]
+
+
+def test_a_feed_moved_to_another_server_is_not_sent_its_credentials_there(
+    server: LoopbackServer, tmp_path: Path
+) -> None:
+    with LoopbackServer() as elsewhere:
+        elsewhere.route(
+            "/feed.xml", Reply(headers={"Content-Type": "application/rss+xml"}, body=FEED.encode())
+        )
+        server.route("/old.xml", Reply.redirect(elsewhere.url("/feed.xml"), status=301))
+        config = write_config(
+            tmp_path,
+            f"""
+[[feeds]]
+name = "wire"
+url = "{server.url("/old.xml")}"
+headers = {{ Cookie = "member=1", "User-Agent" = "Mozilla/5.0" }}
+""",
+        )
+        for _ in range(2):
+            result = CliRunner().invoke(app, ["poll", "--config", str(config)])
+            assert "1 feeds polled, 0 failed" in result.stderr, result.output
+
+        [asked_first] = server.requests_to("/old.xml")
+        redirected, moved = elsewhere.requests_to("/feed.xml")
+    assert asked_first.header("cookie") == "member=1"
+    assert [r.header("cookie") for r in (redirected, moved)] == [None, None]
+    assert [r.header("user-agent") for r in (redirected, moved)] == ["Mozilla/5.0"] * 2

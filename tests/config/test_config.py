@@ -113,3 +113,21 @@ def test_secret_values_are_never_echoed_in_errors(tmp_path: Path) -> None:
     path = write(tmp_path, '[notifiers.mail]\nurls = "mailtos://a:hunter2@h"\n')
     found = problems(path)
     assert found and not any("hunter2" in p for p in found)
+
+
+def test_feed_headers_are_read_and_checked_without_echoing_values(tmp_path: Path) -> None:
+    feed = '[[feeds]]\nname = "members"\nurl = "https://example.org/feed"\nheaders = {}\n'
+    good = write(
+        tmp_path, feed.format('{ "User-Agent" = "Mozilla/5.0", Authorization = "Bearer ${T}" }')
+    )
+    assert load_settings(good).feeds[0].headers == {
+        "User-Agent": "Mozilla/5.0",
+        "Authorization": "Bearer ${T}",
+    }
+    bad = write(tmp_path, feed.format('{ "Accept-Encoding" = "br", Cookie = "id=hunter2\\n" }'))
+    [problem] = problems(bad)
+    assert problem == (
+        f"{bad}: feeds[1].headers: 'Accept-Encoding' cannot be set: watcher sends it and caps "
+        "what each coding decodes to; the value of 'Cookie' holds a line break, a control "
+        "character or a character outside ASCII"
+    )

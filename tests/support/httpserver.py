@@ -240,7 +240,9 @@ class LoopbackServer:
         for line in header_lines:
             if line:
                 name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
+                name, value = name.strip().lower(), value.strip()
+                # A header sent twice reads as one list, as HTTP combines them.
+                headers[name] = f"{headers[name]}, {value}" if name in headers else value
         if length := int(headers.get("content-length", "0")):
             await reader.readexactly(length)
         request = SeenRequest(method, target, headers, connection)

@@ -44,6 +44,7 @@ import httpcore
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
+from watcher.feeds.headers import FeedHeaders, merged
 from watcher.feeds.schedule import retry_after_seconds
 from watcher.feeds.ssrf import AddressCheck, AddressRefused, PublicOnlyBackend, address_problem
 
@@ -194,6 +195,19 @@ def _size(count: int) -> str:
 
 def _seconds(value: float) -> str:
     return f"{value:g} s"
+
+
+# Sites that refuse bots or want a login answer these; what the user can do about it.
+_REFUSAL_HINTS = {
+    http.HTTPStatus.UNAUTHORIZED: (
+        " (the server wants credentials: send them with the feed's `headers`, e.g. "
+        "Authorization, or `watcher fetch --header`)"
+    ),
+    http.HTTPStatus.FORBIDDEN: (
+        " (the server refused watcher; if it turns away unknown clients, the feed's "
+        "`headers` or `watcher fetch --header` can send a browser's User-Agent or a cookie)"
+    ),
+}
 
 
 def _status_line(response: httpx.Response) -> str:
@@ -545,12 +559,14 @@ class Fetcher:
         previous_body_hash: str | None = None,
         public_only: bool = False,
         accept: str = FEED_ACCEPT,
+        headers: FeedHeaders | None = None,
     ) -> FetchResult:
         """GET `url`, following redirects; never raises for network or HTTP problems.
 
         `etag`/`last_modified` are sent back verbatim as If-None-Match/If-Modified-Since.
         `previous_body_hash` turns a 2xx with the same body into `UNCHANGED` (no body).
         `public_only` routes the fetch through the SSRF guard (for URLs found in feeds).
+        `headers`: the feed's own headers, each hop getting those meant for its origin.
         The deadline starts once the fetch holds a slot for its host (queueing behind other
         fetches does not count) and covers every hop and the whole body.
         """
@@ -561,7 +577,7 @@ class Fetcher:
         if last_modified:
             request_headers["If-Modified-Since"] = last_modified
         client = self._guarded if public_only else self._client
-        attempt = _Attempt(self, client, url, request_headers, previous_body_hash, started)
+        attempt = _Attempt(self, client, url, request_headers, headers, previous_body_hash, started)
         async with self._global:
             result = await attempt.run()
         if log.isEnabledFor(logging.DEBUG):  # redacting the URL is not free
@@ -585,6 +601,7 @@ class _Attempt:
         client: httpx.AsyncClient,
         url: str,
         headers: dict[str, str],
+        feed_headers: FeedHeaders | None,
         previous_body_hash: str | None,
         started: float,
     ) -> None:
@@ -593,6 +610,7 @@ class _Attempt:
         self._client = client
         self._url = url
         self._headers = headers
+        self._feed_headers = feed_headers
         self._previous_body_hash = previous_body_hash
         self._started = started
         self._current: httpx.URL | None = None
@@ -670,7 +688,10 @@ class _Attempt:
             raise
 
     async def _send(self, target: httpx.URL) -> httpx.Response:
-        request = self._client.build_request("GET", target, headers=self._headers)
+        headers = self._headers
+        if self._feed_headers is not None:
+            headers = merged(headers, self._feed_headers.for_url(target))
+        request = self._client.build_request("GET", target, headers=headers)
         try:
             return await self._client.send(request, stream=True)
         except (httpx.HTTPError, httpx.InvalidURL, OSError) as error:
@@ -714,7 +735,7 @@ class _Attempt:
         if status == http.HTTPStatus.NOT_MODIFIED:
             return self._result(Outcome.NOT_MODIFIED, response)
         if not 200 <= status < 300:
-            reason = _status_line(response)
+            reason = _status_line(response) + _REFUSAL_HINTS.get(status, "")
             if retry_after is not None:
                 reason += f"; retry after {retry_after:.0f} s"
             return self._result(Outcome.FAILED, response, error=reason, retry_after=retry_after)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import trafilatura
 
 from watcher.feeds.fetch import HTML_ACCEPT, Fetcher, redact_url
+from watcher.feeds.headers import FeedHeaders
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 #: Extraction threads. Not the loop's default executor: DNS lookups for every fetch run there
@@ -53,15 +54,18 @@ def _extract_safely(page: bytes, url: str) -> list[str] | str:
 
 
 async def fetch_full_text(
-    fetcher: Fetcher, url: str, *, allow_private: bool = False
+    fetcher: Fetcher, url: str, *, allow_private: bool = False, headers: FeedHeaders | None = None
 ) -> list[str] | FullTextError:
     """Fetch the article page at `url` and return its main text as paragraphs.
 
     Refuses non-http(s) URLs and, unless `allow_private`, any hop that would reach a loopback,
     private, link-local, multicast, reserved or cloud-metadata address. Never raises for a
-    network, HTTP or extraction problem: those come back as a `FullTextError`.
+    network, HTTP or extraction problem: those come back as a `FullTextError`. `headers`: the
+    feed's own request headers.
     """
-    result = await fetcher.fetch(url, public_only=not allow_private, accept=HTML_ACCEPT)
+    result = await fetcher.fetch(
+        url, public_only=not allow_private, accept=HTML_ACCEPT, headers=headers
+    )
     if result.error or result.body is None:
         return FullTextError(url, result.error or f"no page body ({result.outcome})")
     media_type = result.headers.get("content-type", "").split(";", 1)[0].strip().lower()

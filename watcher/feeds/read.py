@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from watcher.article import Block
 from watcher.feeds.fetch import Fetcher, FetchResult
 from watcher.feeds.fulltext import FullTextError, fetch_full_text
+from watcher.feeds.headers import FeedHeaders
 from watcher.feeds.parse import FeedContext, FeedParseError, ParsedEntry, ParsedFeed
 from watcher.feeds.worker import ParserPool
 from watcher.seedtext import classify_block
@@ -48,24 +49,30 @@ async def read_feed(
     allow_private: bool = False,
     match: bool = True,
     listed_before: Callable[[], Awaitable[frozenset[str]]] | None = None,
+    headers: FeedHeaders | None = None,
 ) -> FeedRead:
     """Fetch and parse one feed. `listed_before`, asked only when there is a body to parse:
     the keys of entries the store has seen, which the parser then leaves alone as far as it
-    can (`ParserPool.parse`) and whose full texts are not fetched."""
+    can (`ParserPool.parse`) and whose full texts are not fetched. `headers`: the feed's own
+    request headers, for the feed and its article pages."""
     result = await fetcher.fetch(
-        feed.url, etag=etag, last_modified=last_modified, previous_body_hash=previous_body_hash
+        feed.url,
+        etag=etag,
+        last_modified=last_modified,
+        previous_body_hash=previous_body_hash,
+        headers=headers,
     )
     if result.error is not None:
         return FeedRead(result, error=result.error)
     if result.body is None:  # 304, or the same bytes as last time
         return FeedRead(result)
-    headers = dict(result.headers)
+    response_headers = dict(result.headers)
     # The parser resolves relative links against the URL the body really came from.
-    headers["content-location"] = result.final_url
+    response_headers["content-location"] = result.final_url
     seen = await listed_before() if listed_before else frozenset()
     try:
         parsed = await parser.parse(
-            result.body, headers, feed, now, match=match, listed_before=seen
+            result.body, response_headers, feed, now, match=match, listed_before=seen
         )
     except FeedParseError as error:
         return FeedRead(result, error=str(error))
@@ -73,12 +80,15 @@ async def read_feed(
     if full_text:
         # Seen entries keep the body they were stored with: no page fetch for them.
         unseen = [entry for entry in parsed.entries if entry.key not in seen]
-        read.full_text_problems = await _add_full_texts(fetcher, unseen, allow_private)
+        read.full_text_problems = await _add_full_texts(fetcher, unseen, allow_private, headers)
     return read
 
 
 async def _add_full_texts(
-    fetcher: Fetcher, entries: list[ParsedEntry], allow_private: bool
+    fetcher: Fetcher,
+    entries: list[ParsedEntry],
+    allow_private: bool,
+    headers: FeedHeaders | None,
 ) -> list[str]:
     """Replace each entry's body with its page's main text; keep the feed's body on failure."""
     slots = asyncio.Semaphore(FULL_TEXT_CONCURRENCY)
@@ -89,7 +99,9 @@ async def _add_full_texts(
         if not url:
             return
         async with slots:
-            paragraphs = await fetch_full_text(fetcher, url, allow_private=allow_private)
+            paragraphs = await fetch_full_text(
+                fetcher, url, allow_private=allow_private, headers=headers
+            )
         if isinstance(paragraphs, FullTextError):
             problems.append(f"{url}: full text: {paragraphs.reason}")
             return

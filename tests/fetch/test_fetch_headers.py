@@ -219,3 +219,11 @@ async def test_article_pages_of_a_full_text_feed_get_the_feeds_headers(
     assert on_site.header("cookie") == "session=abc"
     assert elsewhere.header("user-agent") == HEADERS["User-Agent"]
     assert elsewhere.header("cookie") is None
+
+
+def test_an_unreadable_configured_url_sends_credentials_nowhere() -> None:
+    headers = feed_headers("https://example.org:abc/feed", {"Cookie": "c=1"}, _resolve)
+    assert headers is not None
+
+    assert headers.for_url(httpx.URL("https://example.org/feed")) == {}
+    assert headers.for_url(httpx.URL("https://example.org:443/feed")) == {}

@@ -72,16 +72,29 @@ def headers_problems(headers: Mapping[str, str]) -> list[str]:
     return problems
 
 
-def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+Origin = tuple[str, str, int | None]
+# What an unreadable configured URL gets: no URL has it, so credentials go nowhere (and the
+# fetch itself reports the URL).
+_NO_ORIGIN: Origin = ("", "", None)
+
+
+def _origin(url: httpx.URL) -> Origin:
     default = {"http": 80, "https": 443}.get(url.scheme)
     return url.scheme, url.host, url.port or default
+
+
+def _configured_origin(url: str) -> Origin:
+    try:
+        return _origin(httpx.URL(url))
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return _NO_ORIGIN
 
 
 @dataclass(frozen=True)
 class FeedHeaders:
     """The headers of one feed, secrets resolved, split by where they may go."""
 
-    origin: tuple[str, str, int | None]
+    origin: Origin
     everywhere: Mapping[str, str] = field(default_factory=dict)
     origin_only: Mapping[str, str] = field(default_factory=dict)
 
@@ -110,7 +123,7 @@ def feed_headers(
             raise ValueError(f"{what} holds {_NOT_A_VALUE}")
         credential = names_secret or name.lower() in CREDENTIAL_HEADERS
         (origin_only if credential else everywhere)[name] = resolved
-    return FeedHeaders(_origin(httpx.URL(configured_url)), everywhere, origin_only)
+    return FeedHeaders(_configured_origin(configured_url), everywhere, origin_only)
 
 
 def merged(base: Mapping[str, str], own: Mapping[str, str]) -> dict[str, str]:

@@ -101,6 +101,32 @@ def test_body_is_the_content_encoded_and_summary_as_feedparser_reads_it_in_any_o
         assert alone.body != ours.body
 
 
+def test_a_description_that_says_what_the_body_says_is_still_the_summary(parse: Parse) -> None:
+    # Short news items often repeat one text in both (HuffPost). feedparser copies the body
+    # into the summary when there is no description, and the pass shows which case it is:
+    # feedparser read a placeholder where the body was.
+    text = "<p>Crossings resume after the storm.</p>"
+    body = _rss(
+        [
+            _item(
+                PARTS["title"],
+                f"<description><![CDATA[{text}]]></description>",
+                f"<content:encoded><![CDATA[{text}]]></content:encoded>",
+            ),
+            _item(
+                PARTS["title"], f"<content:encoded><![CDATA[{text}]]></content:encoded>", guid="b"
+            ),
+        ],
+        # Without Media RSS, whose pass would say what the description held.
+        namespaces=f'xmlns:content="{CONTENT}"',
+    )
+    described, undescribed = (entry.article for entry in parse(body).entries)
+    assert described.summary == "Crossings resume after the storm."
+    assert [b.text for b in described.body] == ["Crossings resume after the storm."]
+    assert undescribed.summary == ""
+    assert [b.text for b in undescribed.body] == ["Crossings resume after the storm."]
+
+
 @pytest.mark.parametrize(
     "encoded",
     [

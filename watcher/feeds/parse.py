@@ -576,7 +576,12 @@ def _text_fields(
         others = [text for text in contents if text.value not in bodies]
         contents = [text for text in ours if text.value] + others
     if media is None:
-        is_copy = summary is not None and any(c.value == summary.value for c in contents)
+        if bodies:
+            # feedparser read placeholders where the bodies were, so only a placeholder can be
+            # its copy; a summary equal to a body is the item's own `<description>`.
+            is_copy = summary is not None and summary.value in bodies
+        else:
+            is_copy = summary is not None and any(c.value == summary.value for c in contents)
         return (None if is_copy else summary), (contents[0] if contents else None)
     set_aside = {_text_key(caption) for caption in media.media_descriptions}
     description: _Text | None = None

@@ -19,7 +19,7 @@ from watcher.alerts.payload import build_payload
 from watcher.config import ConfigError, FeedSettings, Settings, resolve_secrets
 from watcher.feeds.fetch import Fetcher, FetchResult, Outcome
 from watcher.feeds.headers import feed_headers
-from watcher.feeds.identity import canonical_url
+from watcher.feeds.identity import EVERY_KEY, SeenKeys, canonical_url
 from watcher.feeds.parse import ParsedEntry
 from watcher.feeds.read import FeedRead, read_feed
 from watcher.feeds.schedule import backoff_delay, feed_phase, next_check_at
@@ -138,7 +138,13 @@ class Poller:
         first_poll_alerts = self.settings.poll.first_poll_alerts
         result = await self.ingester.ingest(
             PollInput(
-                row.id, polled, now, first_poll_alerts, fetch=outcome, seen_keys=parsed.seen_keys
+                row.id,
+                polled,
+                now,
+                first_poll_alerts,
+                fetch=outcome,
+                seen_keys=parsed.seen_keys,
+                first_poll_only=read.listed_before is EVERY_KEY,
             )
         )
         listed = [*(entry.key for entry in parsed.entries), *parsed.seen_keys]
@@ -190,15 +196,16 @@ class Poller:
             headers=headers,
         )
 
-    async def _listed_before(self, row: FeedRow) -> frozenset[str]:
+    async def _listed_before(self, row: FeedRow) -> SeenKeys:
         """The keys of the entries of the store's latest listing of the feed: all of them
         are seen (retention keeps every entry of the latest listing), so the parser worker
         need not normalize them (when their guids alone say who they are), match them, work
         out their story keys, nor fetch their full texts. From memory when this poller
         stored that listing itself, else (it just started, or another node polled the feed
-        since) read from the store."""
-        if row.listed_at is None:  # never listed
-            return frozenset()
+        since) read from the store. On a first poll that only marks entries seen, every
+        key (`EVERY_KEY`)."""
+        if row.listed_at is None:  # never listed: the feed's first poll
+            return EVERY_KEY if self.settings.poll.first_poll_alerts <= 0 else frozenset()
         listing = self.listings.get(row.id)
         if listing is not None and listing.listed_at == row.listed_at:
             return listing.keys

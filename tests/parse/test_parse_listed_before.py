@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 import pathlib
+import pickle
 
 import pytest
 
 from watcher.feeds.extensions import read_extensions
+from watcher.feeds.identity import EVERY_KEY, SeenKeys, keys_by_guid_alone
 from watcher.feeds.parse import FeedContext, FeedParseError, ParsedFeed, parse_feed
 
 FETCHED_AT = dt.datetime(2026, 8, 14, 12, 0, tzinfo=dt.UTC)
@@ -31,18 +33,25 @@ def feed_files() -> list[object]:
     return [*local, *real]
 
 
-def parse(body: bytes, listed_before: frozenset[str] = frozenset(), **context: str) -> ParsedFeed:
+def parse(body: bytes, listed_before: SeenKeys = frozenset(), **context: str) -> ParsedFeed:
     feed = FeedContext(name="wire", url="https://news.example/feed", **context)
     return parse_feed(body, {}, feed=feed, fetched_at=FETCHED_AT, listed_before=listed_before)
 
 
-@pytest.mark.parametrize("path", feed_files(), ids=lambda p: p.name if p else "corpus")
-def test_seen_entries_are_left_out_and_the_rest_is_unchanged(path: pathlib.Path) -> None:
+def fully_parsed(path: pathlib.Path) -> tuple[bytes, ParsedFeed] | None:
+    """The file's bytes and their full parse; None when it is no feed (nothing to compare)."""
     body = path.read_bytes()
     try:
-        full = parse(body)
+        return body, parse(body)
     except FeedParseError:
+        return None
+
+
+@pytest.mark.parametrize("path", feed_files(), ids=lambda p: p.name if p else "corpus")
+def test_seen_entries_are_left_out_and_the_rest_is_unchanged(path: pathlib.Path) -> None:
+    if (read := fully_parsed(path)) is None:
         return
+    body, full = read
     keys = [entry.key for entry in full.entries]
     listed_before = frozenset(keys[::2]) | {"guid:not-in-this-feed"}
     partial = parse(body, listed_before)
@@ -53,6 +62,28 @@ def test_seen_entries_are_left_out_and_the_rest_is_unchanged(path: pathlib.Path)
     if any(key.startswith("guid:") for key in keys[::2]):
         assert partial.seen_keys, "no seen entry was left out"
     assert set(partial.problems) <= set(full.problems)
+
+
+@pytest.mark.parametrize("path", feed_files(), ids=lambda p: p.name if p else "corpus")
+def test_on_a_first_poll_every_entry_a_guid_alone_names_is_left_out(path: pathlib.Path) -> None:
+    if (read := fully_parsed(path)) is None:
+        return
+    body, full = read
+    first = parse(body, EVERY_KEY)
+    seen = set(first.seen_keys)
+    assert all(key.startswith("guid:") for key in seen)
+    assert first.entries == [entry for entry in full.entries if entry.key not in seen]
+    # Entries the full parse skips (no title, no text) may come back as keys: marked seen.
+    assert len(full.entries) - len(first.entries) <= len(seen) == len(first.seen_keys)
+    guid_alone = keys_by_guid_alone([entry.article.guid for entry in full.entries])
+    if any(key is not None for key in guid_alone):
+        assert seen, "no entry was left out"
+    assert set(first.problems) <= set(full.problems)
+
+
+def test_every_key_is_one_object_in_every_process() -> None:
+    assert "guid:anything" in EVERY_KEY and EVERY_KEY
+    assert pickle.loads(pickle.dumps(EVERY_KEY)) is EVERY_KEY
 
 
 def rss(*items: tuple[str, str]) -> bytes:

@@ -92,6 +92,32 @@ async def test_entries_the_last_stored_poll_listed_come_back_as_keys_alone(setup
     assert sorted(parsed[2].seen_keys) == ["guid:bakery-1", "guid:border-1"]
 
 
+async def test_a_first_poll_builds_no_entry_whose_guid_names_it(setup) -> None:
+    """A first poll only marks the entries seen, so the worker sends back the keys of those
+    whose guids alone give them, and builds none; the next poll alerts on what is new."""
+    site = setup[0]
+    poller = new_poller(setup)
+    parsed = record_parses(poller)
+    assert await poll(poller, START) == []
+    assert parsed[0].entries == [] and parsed[0].seen_keys == ["guid:bakery-1"]
+    site.publish("/wire", BORDER)
+    assert await poll(poller, START + dt.timedelta(minutes=5)) == [
+        f"border-security: {BORDER.title}"
+    ]
+
+
+async def test_a_first_poll_that_alerts_on_its_newest_entries_builds_them(setup) -> None:
+    site, settings, store, fetcher, parser = setup
+    site.feed("/wire", "Example Wire", [BAKERY, BORDER])
+    alerting = settings.poll.model_copy(update={"first_poll_alerts": 2})
+    settings = settings.model_copy(update={"poll": alerting})
+    poller = Poller(settings, store, fetcher, parser, load_ruleset([RULES]).ruleset)
+    parsed = record_parses(poller)
+    assert await poll(poller, START) == [f"border-security: {BORDER.title}"]
+    assert parsed[0].seen_keys == []
+    assert [e.article.title for e in parsed[0].entries] == [BAKERY.title, BORDER.title]
+
+
 async def test_seen_entries_keyed_by_link_are_normalized_but_not_matched(setup) -> None:
     site, settings, store, fetcher, parser = setup
     by_link = [feed.model_copy(update={"entry_key": "link"}) for feed in settings.feeds]
@@ -173,4 +199,5 @@ async def test_full_text_pages_of_seen_entries_are_not_fetched_again(setup, entr
     await poll(poller, START)
     site.publish("/wire", second)
     await poll(poller, START + dt.timedelta(minutes=5))
-    assert (site.polls("/a"), site.polls("/b")) == (1, 1)
+    # The first poll only marks its entries seen: it fetches no page at all.
+    assert (site.polls("/a"), site.polls("/b")) == (0, 1)

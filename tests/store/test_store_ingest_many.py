@@ -168,3 +168,34 @@ def test_an_empty_seen_key_is_refused_with_the_feed_named(store: Store) -> None:
     wire = primed_feed(store, "wire")
     [outcome] = store.ingest_many([PollInput(wire, [], T0, seen_keys=[""])])
     assert isinstance(outcome, StoreError) and "'wire'" in str(outcome)
+
+
+def test_a_first_poll_only_is_refused_once_the_feed_has_been_primed(store: Store) -> None:
+    """A poll parsed as the feed's first (its entries given as keys alone, to be marked seen)
+    must not go in after another poll of the feed did: those entries may be new by then."""
+    fresh = add_feed(store, "fresh")
+    first_poll = PollInput(fresh, [], T0, seen_keys=["a", "b"], first_poll_only=True)
+    # Two polls of the feed in one batch: the earlier primes it, the later is refused whole.
+    outcomes = store.ingest_many(
+        [
+            PollInput(fresh, [entry("a")], T0),
+            PollInput(fresh, [], T0, seen_keys=["c"], first_poll_only=True),
+        ]
+    )
+    assert _result(outcomes[0]).first_poll
+    assert isinstance(outcomes[1], StoreError)
+    assert str(outcomes[1]) == (
+        "feed 'fresh': parsed as its first poll, but another poll of it went in meanwhile; its "
+        "entries are read at the next poll"
+    )
+    assert store.filter_new(fresh, ["a", "c"]).keys == {"c"}
+    [refused] = store.ingest_many([first_poll])
+    assert isinstance(refused, StoreError)
+    assert store.filter_new(fresh, ["a", "b"]).keys == {"b"}
+    # On a feed never polled it is the first poll: every key is marked seen, quietly.
+    other = add_feed(store, "other")
+    [accepted] = store.ingest_many(
+        [PollInput(other, [], T0, seen_keys=["x"], first_poll_only=True)]
+    )
+    assert _result(accepted).quiet == ["x"] and _result(accepted).first_poll
+    assert store.filter_new(other, ["x"]).keys == set()

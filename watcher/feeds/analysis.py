@@ -11,7 +11,7 @@ skipped (most are not even normalized: see `parse_feed`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Container
 
 from watcher.feeds.parse import ParsedFeed
 from watcher.matching import RuleSet, match_article
@@ -24,7 +24,7 @@ def match_entries(
     parsed: ParsedFeed,
     rules: RuleSet,
     rules_version: int,
-    listed_before: Collection[str] = frozenset(),
+    listed_before: Container[str] = frozenset(),
 ) -> ParsedFeed:
     """The feed with each entry's matches and story keys, except for the entries whose keys are
     in `listed_before` (already seen: they keep `matches` None); an entry the matcher fails on

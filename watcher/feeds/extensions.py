@@ -35,7 +35,7 @@ from __future__ import annotations
 import contextlib
 import html.entities
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from xml.parsers import expat
 
@@ -434,7 +434,7 @@ def _read(document: bytes, reader: _ItemReader, parser: expat.XMLParserType) -> 
 
 
 def _seen_items(
-    reader: _ItemReader, listed_before: Collection[str], identity: IdentityRule
+    reader: _ItemReader, listed_before: Container[str], identity: IdentityRule
 ) -> dict[int, tuple[int, int, str]]:
     """By item index: the span and key of each item that can be cut out whole and whose guid
     alone gives a key in `listed_before` (the key `parse_feed` would give its entry)."""
@@ -469,7 +469,7 @@ def _without(
 
 def read_extensions(
     document: bytes,
-    listed_before: Collection[str] = frozenset(),
+    listed_before: Container[str] = frozenset(),
     identity: IdentityRule = "auto",
 ) -> ExtensionPass:
     """The items of a UTF-8 feed document with their Media RSS captions, in document order,

@@ -165,6 +165,32 @@ def entry_keys(entries: Sequence[EntryIdentity], *, by: IdentityRule = "auto") -
     return keys
 
 
+class EveryKey:
+    """Stands where a set of seen keys goes, holding every key: on a feed's first poll every
+    entry is only marked seen (`[poll] first_poll_alerts = 0`), so the parser need not build
+    the entries whose guids alone give their keys, and full texts are fetched for none."""
+
+    __slots__ = ()
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return "EVERY_KEY"
+
+    def __reduce__(self) -> str:
+        return "EVERY_KEY"  # pickled as the module's one instance, to a parser worker too
+
+
+EVERY_KEY = EveryKey()
+
+#: Keys of entries the store has seen, as the parser is told them: a set, or `EVERY_KEY`.
+SeenKeys = frozenset[str] | EveryKey
+
+
 def keys_by_guid_alone(
     guids: Sequence[str | None], *, by: IdentityRule = "auto"
 ) -> list[str | None]:

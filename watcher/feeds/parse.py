@@ -20,7 +20,7 @@ import email.utils
 import io
 import re
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -377,7 +377,7 @@ def _normalize(
     entries: Sequence[_Entry],
     facts: _FeedFacts,
     problems: list[str],
-    listed_before: Collection[str],
+    listed_before: Container[str],
 ) -> tuple[list[ParsedEntry], list[str]]:
     """The entries as articles with their keys, and the keys of the entries left out because
     their guids alone give keys in `listed_before` (seen: nothing would use their articles)."""
@@ -683,7 +683,7 @@ def _xml_feed(
     headers: Mapping[str, str],
     context: FeedContext,
     fetched_at: dt.datetime,
-    listed_before: Collection[str],
+    listed_before: Container[str],
 ) -> ParsedFeed:
     document, verdict = _prepare_xml(body, headers)
     media_rss = uses_media_rss(document)
@@ -792,7 +792,7 @@ def _json_feed(
     headers: Mapping[str, str],
     context: FeedContext,
     fetched_at: dt.datetime,
-    listed_before: Collection[str],
+    listed_before: Container[str],
 ) -> ParsedFeed:
     try:
         document = read_json_feed(body, _charset(headers.get("content-type", "")))
@@ -850,7 +850,7 @@ def parse_feed(
     *,
     feed: FeedContext,
     fetched_at: dt.datetime,
-    listed_before: Collection[str] = frozenset(),
+    listed_before: Container[str] = frozenset(),
 ) -> ParsedFeed:
     """Parse one fetched feed into normalized articles (pure: no I/O, safe in a worker).
 

@@ -15,6 +15,7 @@ from watcher.article import Block
 from watcher.feeds.fetch import Fetcher, FetchResult
 from watcher.feeds.fulltext import FullTextError, fetch_full_text
 from watcher.feeds.headers import FeedHeaders
+from watcher.feeds.identity import SeenKeys
 from watcher.feeds.parse import FeedContext, FeedParseError, ParsedEntry, ParsedFeed
 from watcher.feeds.worker import ParserPool
 from watcher.seedtext import classify_block
@@ -29,7 +30,7 @@ class FeedRead:
     error: str | None = None
     full_text_problems: list[str] | None = None
     # The keys `listed_before` gave, when a body was parsed.
-    listed_before: frozenset[str] = frozenset()
+    listed_before: SeenKeys = frozenset()
 
     @property
     def ok(self) -> bool:
@@ -48,7 +49,7 @@ async def read_feed(
     full_text: bool = False,
     allow_private: bool = False,
     match: bool = True,
-    listed_before: Callable[[], Awaitable[frozenset[str]]] | None = None,
+    listed_before: Callable[[], Awaitable[SeenKeys]] | None = None,
     headers: FeedHeaders | None = None,
 ) -> FeedRead:
     """Fetch and parse one feed. `listed_before`, asked only when there is a body to parse:

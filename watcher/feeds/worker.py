@@ -29,13 +29,14 @@ import struct
 import subprocess
 import sys
 import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, BinaryIO
 
 from watcher.feeds.analysis import match_entries
+from watcher.feeds.identity import SeenKeys
 from watcher.feeds.parse import FeedContext, FeedParseError, ParsedFeed, parse_feed
 from watcher.matching import RuleSet
 
@@ -72,7 +73,7 @@ def _parse_with_cpu_budget(
     headers: dict[str, str],
     feed: FeedContext,
     fetched_at: dt.datetime,
-    listed_before: frozenset[str] = frozenset(),
+    listed_before: SeenKeys = frozenset(),
     rules: _Rules | None = None,
 ) -> ParsedFeed:
     """Run parse_feed (and match the entries when rules are given), both sparing the entries
@@ -330,13 +331,14 @@ class ParserPool:
         fetched_at: dt.datetime,
         *,
         match: bool = True,
-        listed_before: Collection[str] = frozenset(),
+        listed_before: SeenKeys = frozenset(),
     ) -> ParsedFeed:
         """parse_feed in a worker, which also matches the entries when the pool has rules and
         `match` is true; a worker that dies or runs out of memory on this feed becomes
         FeedParseError for this feed only. `listed_before`: keys of entries the store has
         seen; they are neither normalized (when their guids alone give those keys: see
-        `parse_feed`) nor matched, as nothing would use their articles or matches."""
+        `parse_feed`) nor matched, as nothing would use their articles or matches
+        (`EVERY_KEY`: every entry counts as seen)."""
         rules = self._rules if match else None
         # The last item says which rule set to match with (None: parse only).
         request = (
@@ -345,7 +347,7 @@ class ParserPool:
             dict(headers),
             feed,
             fetched_at,
-            frozenset(listed_before),
+            listed_before,
             rules.version if rules else None,
         )
         loop = asyncio.get_running_loop()

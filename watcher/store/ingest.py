@@ -181,10 +181,20 @@ def ingest_many(
         accepted.append(_Poll(index, poll, listed, seen))
     primed_at = {feed_id: row.primed_at for feed_id, row in rows.items()}
     for round_ in _rounds(accepted):
+        going = []
         for item in round_:  # an earlier round may have primed the feed
             item.primed_at = primed_at[item.input.feed_id]
-        _ingest_round(connection, round_)
-        for item in round_:
+            if item.input.first_poll_only and item.primed_at is not None:
+                outcomes[item.index] = StoreError(
+                    f"feed {rows[item.input.feed_id].name!r}: parsed as its first poll, but "
+                    "another poll of it went in meanwhile; its entries are read at the next poll"
+                )
+            else:
+                going.append(item)
+        if not going:
+            continue
+        _ingest_round(connection, going)
+        for item in going:
             primed_at[item.input.feed_id] = item.primed_at or item.input.now
             outcomes[item.index] = item.result()
     return [outcome for outcome in outcomes if outcome is not None]

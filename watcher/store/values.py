@@ -168,6 +168,11 @@ class PollInput:
     (the feed's latest stored listing named them) and so built no articles for. Their seen
     marks are kept fresh like any listed entry's; one the store turns out not to know is only
     marked seen.
+
+    `first_poll_only`: the caller took this for the feed's first poll, which only marks its
+    entries seen, and gave some of them as `seen_keys` for that reason alone. If a poll of
+    the feed went in meanwhile, those entries may be new: the poll is refused (StoreError)
+    and nothing of it is written, so the next poll reads them.
     """
 
     feed_id: int
@@ -176,6 +181,7 @@ class PollInput:
     first_poll_alerts: int = 0
     fetch: FetchOutcome | None = None
     seen_keys: Sequence[str] = ()
+    first_poll_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)

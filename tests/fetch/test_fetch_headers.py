@@ -13,7 +13,13 @@ from tests.support.feeds import FeedSite, Item
 from tests.support.httpserver import LoopbackServer, Reply
 from watcher.config import PollSettings
 from watcher.feeds.fetch import Fetcher, Outcome
-from watcher.feeds.headers import feed_headers, header_problem, headers_problems, merged
+from watcher.feeds.headers import (
+    FeedHeaders,
+    feed_headers,
+    header_problem,
+    headers_problems,
+    merged,
+)
 from watcher.feeds.parse import FeedContext
 from watcher.feeds.read import read_feed
 from watcher.runtime import parser_pool
@@ -227,3 +233,21 @@ def test_an_unreadable_configured_url_sends_credentials_nowhere() -> None:
 
     assert headers.for_url(httpx.URL("https://example.org/feed")) == {}
     assert headers.for_url(httpx.URL("https://example.org:443/feed")) == {}
+
+
+async def test_whitespace_around_a_value_is_dropped_and_a_refused_header_is_never_echoed(
+    server: LoopbackServer, fetcher: Fetcher
+) -> None:
+    server.route("/feed", FEED)
+    padded = feed_headers(server.url("/feed"), {"Authorization": " Bearer s3cret\t"}, _resolve)
+
+    sent = await fetcher.fetch(server.url("/feed"), headers=padded)
+
+    assert sent.outcome is Outcome.FETCHED
+    assert server.requests_to("/feed")[0].header("authorization") == "Bearer s3cret"
+    # Built past the checks, a header the HTTP library refuses: its error names no value.
+    unsendable = FeedHeaders(("http", "127.0.0.1", server.port), {"X-Key": " s3cret "})
+    refused = await fetcher.fetch(server.url("/feed"), headers=unsendable)
+    assert refused.error == (
+        "the request could not be sent: the HTTP library refused a header of it"
+    )

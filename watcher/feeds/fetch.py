@@ -789,6 +789,9 @@ class _Attempt:
             return f"protocol error: {error}"
         if isinstance(error, httpx.UnsupportedProtocol | httpx.InvalidURL):
             return f"invalid URL ({error})"
+        if isinstance(error, httpx.LocalProtocolError):
+            # Its message quotes what it refused, which may be a header holding a secret.
+            return "the request could not be sent: the HTTP library refused a header of it"
         if isinstance(error, httpx.ConnectError):
             return f"connection to {host} failed: {error or type(error).__name__}"
         if isinstance(error, httpx.ReadError):

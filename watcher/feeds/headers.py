@@ -118,6 +118,9 @@ def feed_headers(
     for name, value in headers.items():
         resolved = resolve(value)
         names_secret = resolved != value
+        # Whitespace around a value is not part of it (RFC 9110 §5.5), and HTTP libraries
+        # refuse to send it.
+        resolved = resolved.strip(" \t")
         if not _is_field_value(resolved):
             what = f"the secret in header {name!r}" if names_secret else f"the value of {name!r}"
             raise ValueError(f"{what} holds {_NOT_A_VALUE}")

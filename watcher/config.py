@@ -302,7 +302,7 @@ def _describe(label: str, error: Any) -> str:
     if error["type"] == "extra_forbidden":
         message = "unknown key"
     value = error.get("input")
-    secret = any(word in where for word in ("urls", "password", "token"))
+    secret = any(word in where for word in ("urls", "password", "token", "headers"))
     hide = secret or isinstance(value, dict | list) or error["type"] == "missing"
     show = "" if hide or repr(value) in message else f" (got {value!r})"
     return f"{label}: {where}: {message}{show}"

@@ -131,3 +131,12 @@ def test_feed_headers_are_read_and_checked_without_echoing_values(tmp_path: Path
         "what each coding decodes to; the value of 'Cookie' holds a line break, a control "
         "character or a character outside ASCII"
     )
+
+
+def test_a_header_value_of_the_wrong_type_is_not_echoed(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[[feeds]]\nname = "a"\nurl = "https://example.org/feed"\nheaders = { X-Key = 20260417 }\n',
+    )
+    [problem] = problems(path)
+    assert problem.startswith(f"{path}: feeds[1].headers.X-Key: ") and "20260417" not in problem

@@ -33,6 +33,7 @@ from watcher.store import (
     PolledEntry,
     PollInput,
     Store,
+    StoreError,
     Validators,
     newest_first,
 )
@@ -136,17 +137,23 @@ class Poller:
             # matcher failed there): match here, the new entries only.
             polled = await asyncio.to_thread(self._polled_after_filter, row, parsed.entries)
         first_poll_alerts = self.settings.poll.first_poll_alerts
-        result = await self.ingester.ingest(
-            PollInput(
-                row.id,
-                polled,
-                now,
-                first_poll_alerts,
-                fetch=outcome,
-                seen_keys=parsed.seen_keys,
-                first_poll_only=read.listed_before is EVERY_KEY,
+        try:
+            result = await self.ingester.ingest(
+                PollInput(
+                    row.id,
+                    polled,
+                    now,
+                    first_poll_alerts,
+                    fetch=outcome,
+                    seen_keys=parsed.seen_keys,
+                    first_poll_only=read.listed_before is EVERY_KEY,
+                )
             )
-        )
+        except StoreError as refused:
+            # Nothing of the poll was stored (not even its fetch): the feed stays leased, and
+            # is polled again when the lease runs out.
+            report.error = str(refused)
+            return report
         listed = [*(entry.key for entry in parsed.entries), *parsed.seen_keys]
         self.listings[row.id] = Listing(row.name, now, frozenset(listed))
         report.entries, report.new, report.alerts = (

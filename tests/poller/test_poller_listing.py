@@ -106,6 +106,27 @@ async def test_a_first_poll_builds_no_entry_whose_guid_names_it(setup) -> None:
     ]
 
 
+async def test_a_first_poll_that_lost_the_race_to_another_poll_stores_nothing(setup) -> None:
+    """A poll that took the feed for new (its row said so) while another poll of it went in
+    (a lease that ran out, a second node) is refused whole: it gave entries as keys alone
+    that may be new by now. The next poll reads them and alerts."""
+    site = setup[0]
+    poller = new_poller(setup)
+    [row] = poller.store.claim_due_feeds(
+        "test", START, due_by=dt.datetime.max.replace(tzinfo=dt.UTC)
+    )
+    assert (await poller.poll(row, START)).error is None
+    site.publish("/wire", BORDER)
+    late = await poller.poll(row, START + dt.timedelta(minutes=1))  # the stale row: unprimed
+    assert late.error == (
+        "feed 'wire': parsed as its first poll, but another poll of it went in meanwhile; its "
+        "entries are read at the next poll"
+    )
+    assert await poll(poller, START + dt.timedelta(minutes=5)) == [
+        f"border-security: {BORDER.title}"
+    ]
+
+
 async def test_a_first_poll_that_alerts_on_its_newest_entries_builds_them(setup) -> None:
     site, settings, store, fetcher, parser = setup
     site.feed("/wire", "Example Wire", [BAKERY, BORDER])

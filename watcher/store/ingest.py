@@ -144,6 +144,10 @@ class _Poll:
     alerts: list[QueuedAlert] = field(default_factory=list)
     skipped: list[SkippedAlert] = field(default_factory=list)
 
+    def listed_keys(self) -> list[str]:
+        """Every key the poll lists: its entries' first, then those given alone."""
+        return [*(entry.entry_key for entry in self.listed), *self.seen]
+
     def result(self) -> IngestResult:
         alerting = {entry.entry_key for entry in self.alerting}
         return IngestResult(
@@ -339,18 +343,14 @@ def _mark_seen(connection: Connection, polls: Sequence[_Poll]) -> set[tuple[int,
             "last_seen_at": poll.input.now,
         }
         for poll in polls
-        for key in [*(entry.entry_key for entry in poll.listed), *poll.seen]
+        for key in poll.listed_keys()
     ]
     inserted = {(row[0], row[1]) for row in connection.execute(statement, rows)} if rows else set()
     dialect = connection.dialect.name
     still_listed = []
     for poll in polls:  # each feed comes once in a round
         feed_id = poll.input.feed_id
-        keys = [
-            key
-            for key in [*(entry.entry_key for entry in poll.listed), *poll.seen]
-            if (feed_id, key) not in inserted
-        ]
+        keys = [key for key in poll.listed_keys() if (feed_id, key) not in inserted]
         if keys:
             still_listed.append(
                 {"p_feed": feed_id, "p_keys": many(dialect, keys), "p_now": poll.input.now}

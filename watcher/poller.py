@@ -195,10 +195,10 @@ class Poller:
             previous_body_hash=row.body_hash,
             full_text=feed.full_text,
             allow_private=feed.allow_private,
-            # The worker matches what it parsed; not worth it on a feed's first poll (a few
-            # entries at most alert: the poller matches those), nor with full text (the body
-            # is replaced after parsing).
-            match=row.last_success_at is not None and not feed.full_text,
+            # The worker matches what it parsed; not worth it on a feed's first poll (never
+            # listed: a few entries at most alert, and the poller matches those), nor with full
+            # text (the body is replaced after parsing).
+            match=row.listed_at is not None and not feed.full_text,
             listed_before=lambda: self._listed_before(row),
             headers=headers,
         )

@@ -28,12 +28,12 @@ from watcher.config import (
     Settings,
     config_path,
     load_settings,
-    resolve_secrets,
+    request_headers,
 )
 from watcher.daemon import Daemon, configure_logging, run_daemon
 from watcher.dryrun import ArticleInput, article_paths, json_line, read_inputs, text_report
 from watcher.feeds.fetch import Fetcher, quiet_noisy_loggers
-from watcher.feeds.headers import FeedHeaders, feed_headers, headers_problems
+from watcher.feeds.headers import FeedHeaders, headers_problems
 from watcher.feeds.parse import FeedContext
 from watcher.feeds.read import FeedRead, read_feed
 from watcher.matching import LoadedRuleSet, load_ruleset, match_article
@@ -181,8 +181,8 @@ def check(rules: RulesOption = None, config: ConfigOption = None) -> None:
                 failed = True
         for feed in settings.feeds:
             try:
-                feed_headers(feed.url, feed.headers, resolve_secrets)
-            except (ConfigError, ValueError) as error:
+                request_headers(feed.url, feed.headers)
+            except ConfigError as error:
                 stdout.print(f"feed '{feed.name}': headers: {error}", markup=False)
                 failed = True
         if rules is None and (config is not None or config_path(None) is not None):
@@ -270,8 +270,8 @@ def _request_headers(url: str, given: list[str]) -> FeedHeaders | None:
     problems.extend(f"--header: {problem}" for problem in headers_problems(headers))
     if not problems:
         try:
-            return feed_headers(url, headers, resolve_secrets)
-        except (ConfigError, ValueError) as error:
+            return request_headers(url, headers)
+        except ConfigError as error:
             problems.append(f"--header: {error}")
     for problem in problems:
         stderr.print(problem, markup=False)

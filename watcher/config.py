@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -33,7 +34,7 @@ from pydantic_settings import (
 )
 
 from watcher.durations import parse_duration
-from watcher.feeds.headers import headers_problems
+from watcher.feeds.headers import FeedHeaders, feed_headers, headers_problems
 
 DEFAULT_CONFIG_PATH = Path("/etc/watcher/watcher.toml")
 SEVERITY_NAMES = ("info", "low", "medium", "high", "critical")
@@ -331,3 +332,12 @@ def resolve_secrets(url: str) -> str:
                 "nor an environment variable"
             ]
         ) from None
+
+
+def request_headers(feed_url: str, headers: Mapping[str, str]) -> FeedHeaders | None:
+    """A feed's request headers with their `${NAME}` secrets read now; ConfigError says what
+    is wrong (a secret that cannot be read, a value no request may carry), never a value."""
+    try:
+        return feed_headers(feed_url, headers, resolve_secrets)
+    except ValueError as error:
+        raise ConfigError([str(error)]) from None

@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from typing import NamedTuple, TypeVar
 
 from watcher.alerts.payload import build_payload
-from watcher.config import ConfigError, FeedSettings, Settings, resolve_secrets
+from watcher.config import ConfigError, FeedSettings, Settings, request_headers
 from watcher.feeds.fetch import Fetcher, FetchResult, Outcome
-from watcher.feeds.headers import feed_headers
 from watcher.feeds.identity import EVERY_KEY, SeenKeys, canonical_url
 from watcher.feeds.parse import ParsedEntry
 from watcher.feeds.read import FeedRead, read_feed
@@ -181,8 +180,8 @@ class Poller:
     async def _read(self, row: FeedRow, feed: FeedSettings, now: dt.datetime) -> FeedRead:
         try:
             # Secrets are read at every poll: a rotated credential needs no reload.
-            headers = feed_headers(feed.url, feed.headers, resolve_secrets)
-        except (ConfigError, ValueError) as error:
+            headers = request_headers(feed.url, feed.headers)
+        except ConfigError as error:
             failed = FetchResult(row.url, row.url, Outcome.FAILED)
             return FeedRead(failed, error=f"headers: {error}")
         return await read_feed(

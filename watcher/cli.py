@@ -27,6 +27,7 @@ from watcher.config import (
     NotifierSettings,
     Settings,
     config_path,
+    feed_route,
     load_settings,
     request_headers,
 )
@@ -36,6 +37,7 @@ from watcher.feeds.fetch import Fetcher, quiet_noisy_loggers
 from watcher.feeds.headers import FeedHeaders, headers_problems
 from watcher.feeds.parse import FeedContext
 from watcher.feeds.read import FeedRead, read_feed
+from watcher.feeds.route import Route, ca_file_problem, proxy_problem
 from watcher.matching import LoadedRuleSet, load_ruleset, match_article
 from watcher.matching.examples import run_examples
 from watcher.runtime import http_limits, parser_pool
@@ -185,6 +187,11 @@ def check(rules: RulesOption = None, config: ConfigOption = None) -> None:
             except ConfigError as error:
                 stdout.print(f"feed '{feed.name}': headers: {error}", markup=False)
                 failed = True
+            try:
+                feed_route(settings.http, feed.proxy, feed.ca_file)
+            except ConfigError as error:
+                stdout.print(f"feed '{feed.name}': proxy: {error}", markup=False)
+                failed = True
         if rules is None and (config is not None or config_path(None) is not None):
             rule_paths = settings.rules.paths
     loaded = _rules(rule_paths)
@@ -237,12 +244,29 @@ def fetch(
             help="'Name: value' to send, as a feed's `headers` in the config (repeatable).",
         ),
     ] = None,
+    proxy: Annotated[
+        str | None,
+        typer.Option(
+            "--proxy",
+            metavar="URL",
+            help="Proxy to go through ('direct': none), as a feed's `proxy` in the config.",
+        ),
+    ] = None,
+    ca_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--ca-file",
+            metavar="FILE",
+            help="PEM certificates to trust besides the default ones, as a feed's `ca_file`.",
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Print the normalized articles of one feed (the store is not touched)."""
     settings = _settings(config)
     headers = _request_headers(url, header or [])
-    read = asyncio.run(_fetch_one(settings, url, full_text, headers))
+    route = _route(settings, proxy, ca_file)
+    read = asyncio.run(_fetch_one(settings, url, full_text, headers, route))
     if read.error is not None or read.parsed is None:
         reason = read.error or "no content"
         prefix = "" if reason.startswith(url) else f"{url}: "
@@ -278,8 +302,25 @@ def _request_headers(url: str, given: list[str]) -> FeedHeaders | None:
     raise typer.Exit(2)
 
 
+def _route(settings: Settings, proxy: str | None, ca_file: Path | None) -> Route:
+    """The --proxy and --ca-file options over the config's `http` ones; exit 2 on a problem."""
+    problems = []
+    if proxy is not None and (problem := proxy_problem(proxy)):
+        problems.append(f"--proxy: {problem}")
+    if ca_file is not None and (problem := ca_file_problem(ca_file)):
+        problems.append(f"--ca-file: {ca_file}: {problem}")
+    if not problems:
+        try:
+            return feed_route(settings.http, proxy, ca_file)
+        except ConfigError as error:
+            problems.append(f"proxy: {error}")
+    for problem in problems:
+        stderr.print(problem, markup=False)
+    raise typer.Exit(2)
+
+
 async def _fetch_one(
-    settings: Settings, url: str, full_text: bool, headers: FeedHeaders | None
+    settings: Settings, url: str, full_text: bool, headers: FeedHeaders | None, route: Route
 ) -> FeedRead:
     quiet_noisy_loggers()
     context = FeedContext(name=url, url=url)
@@ -291,6 +332,7 @@ async def _fetch_one(
             now=dt.datetime.now(dt.UTC),
             full_text=full_text,
             headers=headers,
+            route=route,
         )
 
 

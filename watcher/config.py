@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -35,6 +36,7 @@ from pydantic_settings import (
 
 from watcher.durations import parse_duration
 from watcher.feeds.headers import FeedHeaders, feed_headers, headers_problems
+from watcher.feeds.route import Route, ca_file_problem, proxy_problem
 
 DEFAULT_CONFIG_PATH = Path("/etc/watcher/watcher.toml")
 SEVERITY_NAMES = ("info", "low", "medium", "high", "critical")
@@ -51,6 +53,17 @@ def _to_timedelta(value: Any) -> Any:
 
 
 Duration = Annotated[dt.timedelta, BeforeValidator(_to_timedelta)]
+
+
+def _checked_proxy(value: str) -> str:
+    problem = proxy_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+#: A proxy URL (its user and password may be `${NAME}` secrets), or "direct".
+ProxyUrl = Annotated[str, AfterValidator(_checked_proxy)]
 
 
 class Section(BaseModel):
@@ -83,6 +96,13 @@ class HttpSettings(Section):
     max_redirects: int = Field(5, ge=0, le=20)
     concurrency: int = Field(20, ge=1)
     per_host: int = Field(2, ge=1)
+    proxy: ProxyUrl | None = Field(
+        None,
+        description="proxy URL for every feed ('direct': none); default: HTTP(S)_PROXY, NO_PROXY",
+    )
+    ca_file: Path | None = Field(
+        None, description="PEM certificates every feed's TLS trusts besides the default ones"
+    )
 
 
 class PollSettings(Section):
@@ -134,6 +154,12 @@ class FeedSettings(Section):
     headers: dict[str, str] = Field(
         default_factory=dict,
         description="request headers of this feed (a User-Agent, a cookie…); ${NAME} for secrets",
+    )
+    proxy: ProxyUrl | None = Field(
+        None, description="this feed's proxy URL ('direct': none), instead of http.proxy"
+    )
+    ca_file: Path | None = Field(
+        None, description="PEM certificates this feed's TLS trusts besides the default ones"
     )
 
     @field_validator("url")
@@ -288,7 +314,26 @@ def load_settings(path: Path | None) -> Settings:
         settings.rules.paths = [
             p if p.is_absolute() else path.parent / p for p in settings.rules.paths
         ]
+    _check_ca_files(settings, label, path.parent if path is not None else None)
     return settings
+
+
+def _check_ca_files(settings: Settings, label: str, base: Path | None) -> None:
+    """Resolve relative CA file paths against the config file's directory and check that
+    each holds certificates, so a wrong path shows at start-up, not at the first poll."""
+    owners: list[tuple[str, HttpSettings | FeedSettings]] = [("http", settings.http)]
+    owners += [(f"feeds[{n}]", feed) for n, feed in enumerate(settings.feeds, start=1)]
+    problems = []
+    for where, owner in owners:
+        if owner.ca_file is None:
+            continue
+        if base is not None and not owner.ca_file.is_absolute():
+            owner.ca_file = base / owner.ca_file
+        problem = ca_file_problem(owner.ca_file)
+        if problem:
+            problems.append(f"{label}: {where}.ca_file: {owner.ca_file}: {problem}")
+    if problems:
+        raise ConfigError(problems)
 
 
 def _describe(label: str, error: Any) -> str:
@@ -303,7 +348,7 @@ def _describe(label: str, error: Any) -> str:
     if error["type"] == "extra_forbidden":
         message = "unknown key"
     value = error.get("input")
-    secret = any(word in where for word in ("urls", "password", "token", "headers"))
+    secret = any(word in where for word in ("urls", "password", "token", "headers", "proxy"))
     hide = secret or isinstance(value, dict | list) or error["type"] == "missing"
     show = "" if hide or repr(value) in message else f" (got {value!r})"
     return f"{label}: {where}: {message}{show}"
@@ -341,3 +386,14 @@ def request_headers(feed_url: str, headers: Mapping[str, str]) -> FeedHeaders | 
         return feed_headers(feed_url, headers, resolve_secrets)
     except ValueError as error:
         raise ConfigError([str(error)]) from None
+
+
+def feed_route(http: HttpSettings, proxy: str | None, ca_file: Path | None) -> Route:
+    """How a feed's requests go: through its own `proxy`, else `http.proxy`, else the
+    environment's, its `${NAME}` secrets read now (ConfigError names one that cannot be read);
+    trusting the certificates of `http.ca_file` and its own `ca_file` besides the defaults."""
+    proxy = proxy if proxy is not None else http.proxy
+    return Route(
+        proxy=resolve_secrets(proxy) if proxy is not None else None,
+        ca_files=tuple(str(p) for p in (http.ca_file, ca_file) if p is not None),
+    )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple, TypeVar
 
 from watcher.alerts.payload import build_payload
-from watcher.config import ConfigError, FeedSettings, Settings, request_headers
+from watcher.config import ConfigError, FeedSettings, Settings, feed_route, request_headers
 from watcher.feeds.fetch import Fetcher, FetchResult, Outcome
 from watcher.feeds.identity import EVERY_KEY, SeenKeys, canonical_url
 from watcher.feeds.parse import ParsedEntry
@@ -178,12 +178,15 @@ class Poller:
         return report
 
     async def _read(self, row: FeedRow, feed: FeedSettings, now: dt.datetime) -> FeedRead:
+        # Secrets are read at every poll: a rotated credential needs no reload.
         try:
-            # Secrets are read at every poll: a rotated credential needs no reload.
             headers = request_headers(feed.url, feed.headers)
         except ConfigError as error:
-            failed = FetchResult(row.url, row.url, Outcome.FAILED)
-            return FeedRead(failed, error=f"headers: {error}")
+            return _unread(row, f"headers: {error}")
+        try:
+            route = feed_route(self.settings.http, feed.proxy, feed.ca_file)
+        except ConfigError as error:
+            return _unread(row, f"proxy: {error}")
         return await read_feed(
             self.fetcher,
             self.parser,
@@ -200,6 +203,7 @@ class Poller:
             match=row.listed_at is not None and not feed.full_text,
             listed_before=lambda: self._listed_before(row),
             headers=headers,
+            route=route,
         )
 
     async def _listed_before(self, row: FeedRow) -> SeenKeys:
@@ -323,6 +327,11 @@ class Poller:
             validators=validators,
             moved_to=fetch.permanent_redirect_to,
         )
+
+
+def _unread(row: FeedRow, error: str) -> FeedRead:
+    """A poll that could not even start fetching (its settings failed at this poll)."""
+    return FeedRead(FetchResult(row.url, row.url, Outcome.FAILED), error=error)
 
 
 async def poll_every_feed(

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from watcher.config import ConfigError, config_path, load_settings, resolve_secrets
+from tests.support.tls import PrivateCA
+from watcher.config import ConfigError, config_path, feed_route, load_settings, resolve_secrets
+from watcher.feeds.route import DIRECT, Route
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -140,3 +142,49 @@ def test_a_header_value_of_the_wrong_type_is_not_echoed(tmp_path: Path) -> None:
     )
     [problem] = problems(path)
     assert problem.startswith(f"{path}: feeds[1].headers.X-Key: ") and "20260417" not in problem
+
+
+def test_feed_routes_take_the_feeds_proxy_over_the_global_one_with_secrets_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared_ca, feed_ca = PrivateCA(tmp_path, "shared-ca").pem, PrivateCA(tmp_path, "feed-ca").pem
+    path = write(
+        tmp_path,
+        '[http]\nproxy = "http://egress:${PROXY_PASSWORD}@proxy.corp:3128"\n'
+        'ca_file = "shared-ca.pem"\n'
+        '[[feeds]]\nname = "wire"\nurl = "https://example.org/feed"\n'
+        '[[feeds]]\nname = "intranet"\nurl = "https://news.corp/feed"\nproxy = "direct"\n'
+        f'ca_file = "{feed_ca}"\n',
+    )
+    monkeypatch.setenv("PROXY_PASSWORD", "hunter2")
+    settings = load_settings(path)
+    wire, intranet = (feed_route(settings.http, f.proxy, f.ca_file) for f in settings.feeds)
+
+    # A relative CA file is read from the config file's directory.
+    assert wire == Route("http://egress:hunter2@proxy.corp:3128", (str(shared_ca),))
+    assert intranet == Route(DIRECT, (str(shared_ca), str(feed_ca)))
+    monkeypatch.delenv("PROXY_PASSWORD")
+    with pytest.raises(ConfigError, match=r"secret \$\{PROXY_PASSWORD\}"):
+        feed_route(settings.http, None, None)
+
+
+def test_bad_proxies_and_ca_files_are_named_without_echoing_a_proxy_password(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "notes.pem").write_text("not a certificate\n", encoding="utf-8")
+    feed = '[[feeds]]\nname = "{}"\nurl = "https://example.org/{}"\n{}\n'
+    bad_proxy = write(tmp_path, feed.format("a", "a", 'proxy = "socks5://u:hunter2@p:1080"'))
+    assert problems(bad_proxy) == [
+        f"{bad_proxy}: feeds[1].proxy: expected an http:// or https:// proxy URL, or 'direct'"
+    ]
+    bad_files = write(
+        tmp_path,
+        '[http]\nca_file = "missing.pem"\n'
+        + feed.format("a", "a", 'ca_file = "notes.pem"')
+        + feed.format("b", "b", ""),
+    )
+    assert problems(bad_files) == [
+        f"{bad_files}: http.ca_file: {tmp_path / 'missing.pem'}: no such file",
+        f"{bad_files}: feeds[1].ca_file: {tmp_path / 'notes.pem'}: holds no certificate in PEM "
+        "form (expected -----BEGIN CERTIFICATE-----)",
+    ]

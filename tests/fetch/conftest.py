@@ -6,8 +6,11 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from tests.support.fixtures import no_environment_proxy, private_ca, proxy
 from tests.support.httpserver import LoopbackServer
 from watcher.feeds.fetch import Fetcher, HttpLimits
+
+__all__ = ["fetcher", "no_environment_proxy", "private_ca", "proxy", "server"]
 
 #: Short enough that a test stopped by the deadline stays fast.
 TEST_LIMITS = HttpLimits(deadline=2.0, connect_timeout=2.0, read_timeout=2.0)

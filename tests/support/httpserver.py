@@ -6,7 +6,7 @@ a bytes body or a lazily generated stream (a gigabyte never exists in memory: it
 chunk by chunk as the client reads, and stops when the client hangs up), gzip or deflate
 compression, a delay before answering, a slow drip of one byte at a time, or no answer at all.
 Every request is recorded (method, target, lower-cased headers), and the server counts how many
-requests it was answering at the same time.
+requests it was answering at the same time. With `tls=` (tests/support/tls.py) it serves HTTPS.
 
     with LoopbackServer() as server:
         server.route("/feed", Reply(headers={"Content-Type": "application/rss+xml"}, body=xml))
@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import http
 import itertools
+import ssl
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -123,8 +124,10 @@ class _Counters:
 class LoopbackServer:
     """Start with `start()` or `with`; `url(path)` gives the address of a path."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> None:
+        """`tls`: serve HTTPS with this server-side context."""
         self.host = host
+        self.tls = tls
         self.port = 0
         self._routes: dict[str, Reply | Handler] = {}
         self._counters = _Counters()
@@ -141,7 +144,8 @@ class LoopbackServer:
         self._routes[path] = reply
 
     def url(self, path: str = "/", host: str | None = None) -> str:
-        return f"http://{host or self.host}:{self.port}{path}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{host or self.host}:{self.port}{path}"
 
     @property
     def requests(self) -> list[SeenRequest]:
@@ -185,7 +189,7 @@ class LoopbackServer:
     def _run(self, ready: threading.Event) -> None:
         asyncio.set_event_loop(self._loop)
         server = self._loop.run_until_complete(
-            asyncio.start_server(self._serve_connection, self.host, 0)
+            asyncio.start_server(self._serve_connection, self.host, 0, ssl=self.tls)
         )
         self.port = server.sockets[0].getsockname()[1]
         ready.set()

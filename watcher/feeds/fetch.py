@@ -45,6 +45,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from watcher.feeds.headers import FeedHeaders, merged
+from watcher.feeds.route import Route, RouteError, proxy_for
 from watcher.feeds.schedule import retry_after_seconds
 from watcher.feeds.ssrf import AddressCheck, AddressRefused, PublicOnlyBackend, address_problem
 
@@ -197,6 +198,10 @@ def _seconds(value: float) -> str:
     return f"{value:g} s"
 
 
+_PROXY_CREDENTIALS_HINT = (
+    " (the proxy wants credentials: give them in its URL, "
+    "http://user:${PASSWORD}@host:port, the password as a secret)"
+)
 # Sites that refuse bots or want a login answer these; what the user can do about it.
 _REFUSAL_HINTS = {
     http.HTTPStatus.UNAUTHORIZED: (
@@ -207,6 +212,7 @@ _REFUSAL_HINTS = {
         " (the server refused watcher; if it turns away unknown clients, the feed's "
         "`headers` or `watcher fetch --header` can send a browser's User-Agent or a cookie)"
     ),
+    http.HTTPStatus.PROXY_AUTHENTICATION_REQUIRED: _PROXY_CREDENTIALS_HINT,
 }
 
 
@@ -525,8 +531,11 @@ class Fetcher:
             max_keepalive_connections=self.limits.concurrency,
             keepalive_expiry=5.0,
         )
+        self._options: dict[str, Any] = {"headers": headers, "timeout": timeout, "limits": pool}
         # Operator-configured feed URLs: proxies and CA bundles from the environment apply.
-        self._client = _Client(headers=headers, timeout=timeout, limits=pool)
+        self._client = _Client(**self._options)
+        # Feeds with a proxy or CA files of their own: a client per distinct route.
+        self._routed: dict[Route, _Client] = {}
         # Links from feeds: a separate pool (a connection opened to a private address for a
         # feed must never be reused for an article link), no environment proxy (the address
         # check must apply to the target, not to a proxy), and the guard under every connect.
@@ -549,6 +558,20 @@ class Fetcher:
     async def aclose(self) -> None:
         await self._client.aclose()
         await self._guarded.aclose()
+        for client in self._routed.values():
+            await client.aclose()
+        self._routed.clear()
+
+    def _client_for(self, route: Route | None) -> httpx.AsyncClient:
+        """The client whose pools take `route`'s way; RouteError when it cannot be built."""
+        if route is None or route.is_default:
+            return self._client
+        client = self._routed.get(route)
+        if client is None:
+            client = _Client(**self._options, **route.client_options())
+            _wrap_backends(client)
+            self._routed[route] = client
+        return client
 
     async def fetch(
         self,
@@ -560,6 +583,7 @@ class Fetcher:
         public_only: bool = False,
         accept: str = FEED_ACCEPT,
         headers: FeedHeaders | None = None,
+        route: Route | None = None,
     ) -> FetchResult:
         """GET `url`, following redirects; never raises for network or HTTP problems.
 
@@ -567,6 +591,8 @@ class Fetcher:
         `previous_body_hash` turns a 2xx with the same body into `UNCHANGED` (no body).
         `public_only` routes the fetch through the SSRF guard (for URLs found in feeds).
         `headers`: the feed's own headers, each hop getting those meant for its origin.
+        `route`: the feed's own proxy and CA files (not for `public_only` fetches, which go
+        straight to the address they checked).
         The deadline starts once the fetch holds a slot for its host (queueing behind other
         fetches does not count) and covers every hop and the whole body.
         """
@@ -576,7 +602,10 @@ class Fetcher:
             request_headers["If-None-Match"] = etag
         if last_modified:
             request_headers["If-Modified-Since"] = last_modified
-        client = self._guarded if public_only else self._client
+        try:
+            client = self._guarded if public_only else self._client_for(route)
+        except RouteError as error:
+            return FetchResult(url, url, Outcome.FAILED, error=str(error))
         attempt = _Attempt(self, client, url, request_headers, headers, previous_body_hash, started)
         async with self._global:
             result = await attempt.run()
@@ -767,7 +796,14 @@ class _Attempt:
 
     def _describe(self, error: BaseException, url: httpx.URL) -> str:
         limits = self._limits
-        host = url.host
+        proxy = proxy_for(self._client, url)
+        # Through a proxy, what fails to resolve or to connect is the proxy, not the server.
+        host = f"proxy {proxy}" if proxy else url.host
+        address = f"proxy {proxy}" if proxy else f"{url.host}:{url.port or _default_port(url)}"
+        if isinstance(error, httpx.ProxyError):
+            return f"proxy {proxy or '(unknown)'} refused the request: {error}" + (
+                _PROXY_CREDENTIALS_HINT if "407" in str(error) else ""
+            )
         if isinstance(error, httpx.ConnectTimeout):
             return f"connect to {host} timed out after {_seconds(limits.connect_timeout)}"
         if isinstance(error, httpx.ReadTimeout):
@@ -782,7 +818,7 @@ class _Attempt:
         if tls := _cause(error, ssl.SSLError):
             return f"TLS error: {_ssl_reason(tls)}"
         if _cause(error, ConnectionRefusedError) or "connection attempts failed" in str(error):
-            return f"connection refused by {host}:{url.port or _default_port(url)}"
+            return f"connection refused by {address}"
         if isinstance(error, httpx.RemoteProtocolError):
             if "complete message body" in str(error):
                 return "connection closed before the body was complete"

@@ -17,6 +17,7 @@ from watcher.feeds.fulltext import FullTextError, fetch_full_text
 from watcher.feeds.headers import FeedHeaders
 from watcher.feeds.identity import SeenKeys
 from watcher.feeds.parse import FeedContext, FeedParseError, ParsedEntry, ParsedFeed
+from watcher.feeds.route import Route
 from watcher.feeds.worker import ParserPool
 from watcher.seedtext import classify_block
 
@@ -51,17 +52,20 @@ async def read_feed(
     match: bool = True,
     listed_before: Callable[[], Awaitable[SeenKeys]] | None = None,
     headers: FeedHeaders | None = None,
+    route: Route | None = None,
 ) -> FeedRead:
     """Fetch and parse one feed. `listed_before`, asked only when there is a body to parse:
     the keys of entries the store has seen, which the parser then leaves alone as far as it
     can (`ParserPool.parse`) and whose full texts are not fetched. `headers`: the feed's own
-    request headers, for the feed and its article pages."""
+    request headers, for the feed and its article pages. `route`: the feed's proxy and CA
+    files, for the feed only (article pages go straight to the address the SSRF guard checked)."""
     result = await fetcher.fetch(
         feed.url,
         etag=etag,
         last_modified=last_modified,
         previous_body_hash=previous_body_hash,
         headers=headers,
+        route=route,
     )
     if result.error is not None:
         return FeedRead(result, error=result.error)

@@ -1,0 +1,194 @@
+"""A feed's route: its own proxy (a real proxy.py on loopback) and CA files (HTTPS loopback
+servers with a private CA, or a certificate that signs itself)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fetch.conftest import TEST_LIMITS
+from tests.support.httpserver import LoopbackServer, Reply
+from tests.support.proxy import ForwardProxy
+from tests.support.tls import PrivateCA, SelfSigned
+from tests.support.waiting import wait_for
+from watcher.feeds.fetch import Fetcher, Outcome
+from watcher.feeds.route import DIRECT, Route
+
+RSS = b"<?xml version='1.0'?><rss version='2.0'><channel><title>Intranet</title></channel></rss>"
+pytestmark = pytest.mark.usefixtures("no_environment_proxy")
+
+
+def _serving_rss(server: LoopbackServer) -> LoopbackServer:
+    server.route("/feed", Reply(headers={"Content-Type": "application/rss+xml"}, body=RSS))
+    return server
+
+
+@pytest.fixture
+def https_server(private_ca: PrivateCA) -> Iterator[LoopbackServer]:
+    with LoopbackServer(tls=private_ca.server_context()) as running:
+        yield _serving_rss(running)
+
+
+@pytest.fixture
+def server() -> Iterator[LoopbackServer]:
+    with LoopbackServer() as running:
+        yield _serving_rss(running)
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# -- certificates ---------------------------------------------------------------------------------
+
+
+async def test_a_server_signed_by_a_private_ca_is_refused_without_its_ca_file(
+    https_server: LoopbackServer,
+) -> None:
+    async with Fetcher(TEST_LIMITS) as fetcher:
+        result = await fetcher.fetch(https_server.url("/feed"))
+
+    assert result.outcome is Outcome.FAILED
+    assert result.error == (
+        "TLS error: certificate verify failed: unable to get local issuer certificate"
+    )
+
+
+async def test_the_feeds_ca_file_makes_the_private_ca_trusted(
+    https_server: LoopbackServer, private_ca: PrivateCA
+) -> None:
+    async with Fetcher(TEST_LIMITS) as fetcher:
+        result = await fetcher.fetch(
+            https_server.url("/feed"), route=Route(ca_files=(str(private_ca.pem),))
+        )
+        # The route is the feed's alone: the shared client still refuses that CA.
+        other = await fetcher.fetch(https_server.url("/feed"))
+
+    assert result.outcome is Outcome.FETCHED
+    assert result.body == RSS
+    assert other.outcome is Outcome.FAILED
+
+
+async def test_a_self_signed_server_is_trusted_by_giving_its_own_certificate(
+    tmp_path: Path,
+) -> None:
+    certificate = SelfSigned(tmp_path)
+    with _serving_rss(LoopbackServer(tls=certificate.server_context())) as server:
+        async with Fetcher(TEST_LIMITS) as fetcher:
+            refused = await fetcher.fetch(server.url("/feed"))
+            pinned = await fetcher.fetch(
+                server.url("/feed"), route=Route(ca_files=(str(certificate.pem),))
+            )
+
+    assert refused.error == "TLS error: certificate verify failed: self-signed certificate"
+    assert pinned.outcome is Outcome.FETCHED
+
+
+async def test_ca_files_add_to_the_environments_bundle_instead_of_replacing_it(
+    https_server: LoopbackServer,
+    private_ca: PrivateCA,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    other_ca = PrivateCA(tmp_path, "other-ca")
+    monkeypatch.setenv("SSL_CERT_FILE", str(other_ca.pem))
+    with LoopbackServer(tls=other_ca.server_context()) as other_server:
+        _serving_rss(other_server)
+        async with Fetcher(TEST_LIMITS) as fetcher:
+            # The environment's bundle holds only the other CA; the route adds the first.
+            route = Route(ca_files=(str(private_ca.pem),))
+            by_environment = await fetcher.fetch(other_server.url("/feed"))
+            both = [
+                await fetcher.fetch(s.url("/feed"), route=route)
+                for s in (other_server, https_server)
+            ]
+
+    assert by_environment.outcome is Outcome.FETCHED
+    assert [result.outcome for result in both] == [Outcome.FETCHED, Outcome.FETCHED]
+
+
+async def test_a_ca_file_gone_since_start_up_fails_that_fetch_naming_the_file(
+    https_server: LoopbackServer, tmp_path: Path
+) -> None:
+    missing = tmp_path / "removed.pem"
+    async with Fetcher(TEST_LIMITS) as fetcher:
+        result = await fetcher.fetch(
+            https_server.url("/feed"), route=Route(ca_files=(str(missing),))
+        )
+
+    assert result.outcome is Outcome.FAILED
+    assert result.error == f"CA file {missing}: no such file"
+
+
+# -- proxies --------------------------------------------------------------------------------------
+
+
+async def test_a_feed_goes_through_its_proxy_with_the_credentials_of_its_url(
+    server: LoopbackServer, proxy: ForwardProxy
+) -> None:
+    async with Fetcher(TEST_LIMITS) as fetcher:
+        result = await fetcher.fetch(server.url("/feed"), route=Route(proxy=proxy.url()))
+
+    assert result.outcome is Outcome.FETCHED
+    assert result.body == RSS
+    assert wait_for(lambda: proxy.saw(f"GET 127.0.0.1:{server.port}/feed"))
+
+
+async def test_wrong_proxy_credentials_say_so_without_echoing_the_password(
+    server: LoopbackServer, https_server: LoopbackServer, proxy: ForwardProxy, private_ca: PrivateCA
+) -> None:
+    route = Route(proxy=proxy.url(password="wrong-pa55"), ca_files=(str(private_ca.pem),))
+    async with Fetcher(TEST_LIMITS) as fetcher:
+        plain = await fetcher.fetch(server.url("/feed"), route=route)
+        tunnelled = await fetcher.fetch(https_server.url("/feed"), route=route)
+
+    hint = "(the proxy wants credentials: give them in its URL"
+    assert plain.error is not None and plain.error.startswith(
+        f"HTTP 407 Proxy Authentication Required {hint}"
+    )
+    assert tunnelled.error is not None and tunnelled.error.startswith(
+        f"proxy 127.0.0.1:{proxy.port} refused the request: 407 Proxy Authentication Required "
+        + hint
+    )
+    assert "wrong-pa55" not in plain.error + tunnelled.error
+    assert server.requests == [] and https_server.requests == []
+
+
+async def test_an_https_feed_tunnels_through_the_proxy_with_its_ca_file(
+    https_server: LoopbackServer, proxy: ForwardProxy, private_ca: PrivateCA
+) -> None:
+    route = Route(proxy=proxy.url(), ca_files=(str(private_ca.pem),))
+    async with Fetcher(TEST_LIMITS) as fetcher:
+        result = await fetcher.fetch(https_server.url("/feed"), route=route)
+
+    assert result.outcome is Outcome.FETCHED
+    assert wait_for(lambda: proxy.saw(f"CONNECT 127.0.0.1:{https_server.port}"))
+
+
+async def test_a_proxy_that_is_down_is_named_as_the_refusing_party(server: LoopbackServer) -> None:
+    port = _closed_port()
+    async with Fetcher(TEST_LIMITS) as fetcher:
+        result = await fetcher.fetch(
+            server.url("/feed"), route=Route(proxy=f"http://127.0.0.1:{port}")
+        )
+
+    assert result.error == f"connection refused by proxy 127.0.0.1:{port}"
+    assert server.requests == []
+
+
+async def test_the_environments_proxy_applies_unless_the_feed_says_direct(
+    server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = _closed_port()
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    async with Fetcher(TEST_LIMITS) as fetcher:
+        by_environment = await fetcher.fetch(server.url("/feed"))
+        direct = await fetcher.fetch(server.url("/feed"), route=Route(proxy=DIRECT))
+
+    assert by_environment.error == f"connection refused by proxy 127.0.0.1:{port}"
+    assert direct.outcome is Outcome.FETCHED

@@ -56,7 +56,7 @@ def test_fetch_refuses_a_bad_proxy_or_ca_file_before_fetching(
 
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
-        "--proxy: expected an http:// or https:// proxy URL, or 'direct'",
+        "--proxy: expected an http://, https:// or socks5:// proxy URL, or 'direct'",
         f"--ca-file: {tmp_path / 'none.pem'}: no such file",
     ]
     assert https_server.requests == []

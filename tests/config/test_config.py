@@ -173,9 +173,10 @@ def test_bad_proxies_and_ca_files_are_named_without_echoing_a_proxy_password(
 ) -> None:
     (tmp_path / "notes.pem").write_text("not a certificate\n", encoding="utf-8")
     feed = '[[feeds]]\nname = "{}"\nurl = "https://example.org/{}"\n{}\n'
-    bad_proxy = write(tmp_path, feed.format("a", "a", 'proxy = "socks5://u:hunter2@p:1080"'))
+    bad_proxy = write(tmp_path, feed.format("a", "a", 'proxy = "ftp://u:hunter2@p:21"'))
     assert problems(bad_proxy) == [
-        f"{bad_proxy}: feeds[1].proxy: expected an http:// or https:// proxy URL, or 'direct'"
+        f"{bad_proxy}: feeds[1].proxy: expected an http://, https:// or socks5:// proxy URL, or "
+        "'direct'"
     ]
     bad_files = write(
         tmp_path,

@@ -3,7 +3,6 @@ servers with a private CA, or a certificate that signs itself)."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +10,8 @@ import pytest
 
 from tests.fetch.conftest import TEST_LIMITS
 from tests.support.httpserver import LoopbackServer, Reply
-from tests.support.proxy import ForwardProxy
+from tests.support.proxy import ForwardProxy, SocksProxy
+from tests.support.sockets import free_port
 from tests.support.tls import PrivateCA, SelfSigned
 from tests.support.waiting import wait_for
 from watcher.feeds.fetch import Fetcher, Outcome
@@ -36,12 +36,6 @@ def https_server(private_ca: PrivateCA) -> Iterator[LoopbackServer]:
 def server() -> Iterator[LoopbackServer]:
     with LoopbackServer() as running:
         yield _serving_rss(running)
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # -- certificates ---------------------------------------------------------------------------------
@@ -171,7 +165,7 @@ async def test_an_https_feed_tunnels_through_the_proxy_with_its_ca_file(
 
 
 async def test_a_proxy_that_is_down_is_named_as_the_refusing_party(server: LoopbackServer) -> None:
-    port = _closed_port()
+    port = free_port()
     async with Fetcher(TEST_LIMITS) as fetcher:
         result = await fetcher.fetch(
             server.url("/feed"), route=Route(proxy=f"http://127.0.0.1:{port}")
@@ -184,7 +178,7 @@ async def test_a_proxy_that_is_down_is_named_as_the_refusing_party(server: Loopb
 async def test_the_environments_proxy_applies_unless_the_feed_says_direct(
     server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    port = _closed_port()
+    port = free_port()
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
     async with Fetcher(TEST_LIMITS) as fetcher:
         by_environment = await fetcher.fetch(server.url("/feed"))
@@ -192,3 +186,26 @@ async def test_the_environments_proxy_applies_unless_the_feed_says_direct(
 
     assert by_environment.error == f"connection refused by proxy 127.0.0.1:{port}"
     assert direct.outcome is Outcome.FETCHED
+
+
+async def test_a_feed_goes_through_a_socks5_proxy_such_as_tor(
+    server: LoopbackServer, https_server: LoopbackServer, private_ca: PrivateCA, tmp_path: Path
+) -> None:
+    with SocksProxy(tmp_path) as socks:
+        async with Fetcher(TEST_LIMITS) as fetcher:
+            plain = await fetcher.fetch(server.url("/feed"), route=Route(proxy=socks.url()))
+            tunnelled = await fetcher.fetch(
+                https_server.url("/feed"),
+                route=Route(proxy=socks.url(), ca_files=(str(private_ca.pem),)),
+            )
+            refused = await fetcher.fetch(
+                server.url("/feed"), route=Route(proxy=socks.url(password="wrong-pa55"))
+            )
+
+        assert [plain.outcome, tunnelled.outcome] == [Outcome.FETCHED, Outcome.FETCHED]
+        assert wait_for(lambda: socks.saw(f"-> 127.0.0.1:{server.port}"))
+        assert socks.saw(f"-> 127.0.0.1:{https_server.port}")
+    assert refused.error == (
+        f"proxy 127.0.0.1:{socks.port} refused the request: Invalid username/password"
+    )
+    assert len(server.requests) == 1

@@ -1,12 +1,15 @@
-"""A real forward HTTP proxy on 127.0.0.1: proxy.py (PyPI) in a process of its own, asking for
-basic credentials, with its access log in a file the test can read."""
+"""Real proxies on 127.0.0.1, each in a process of its own, asking for credentials and logging
+what they forward to a file the test can read: an HTTP forward proxy (proxy.py) and a SOCKS5
+proxy (pproxy)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.sockets import free_port
 from tests.support.waiting import wait_for
 
 USER = "reader"
@@ -55,6 +58,50 @@ class ForwardProxy:
             self._process = None
 
     def __enter__(self) -> ForwardProxy:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class SocksProxy:
+    """A SOCKS5 proxy (pproxy) asking for `USER` and `PASSWORD`; `url()` carries them."""
+
+    def __init__(self, directory: Path) -> None:
+        self.log = directory / "socks.log"
+        self.port = free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> SocksProxy:
+        with self.log.open("wb") as log:
+            self._process = subprocess.Popen(
+                [
+                    sys.executable, "-m", "pproxy", "-v",
+                    "-l", f"socks5://127.0.0.1:{self.port}#{USER}:{PASSWORD}",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )  # fmt: skip
+        if not wait_for(lambda: self.saw("Serving on")):
+            self.stop()
+            raise RuntimeError("pproxy did not start within 20 s")
+        return self
+
+    def url(self, user: str = USER, password: str = PASSWORD) -> str:
+        return f"socks5://{user}:{password}@127.0.0.1:{self.port}"
+
+    def saw(self, text: str) -> bool:
+        """Whether its log holds `text` (a connection reads `-> host:port`)."""
+        return self.log.exists() and text in self.log.read_text(encoding="utf-8")
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(10)
+            self._process = None
+
+    def __enter__(self) -> SocksProxy:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:

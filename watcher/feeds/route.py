@@ -25,6 +25,10 @@ import httpx
 #: The proxy setting that means "connect straight to the server", even when the environment
 #: names a proxy.
 DIRECT = "direct"
+#: HTTP proxies (plain, or TLS to the proxy) and SOCKS5, Tor's. Through SOCKS5 the proxy
+#: resolves the server's name (httpcore sends it as a domain), so socks5:// already behaves as
+#: socks5h:// and no DNS query leaves this machine for the feed's host.
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
 
 
 class RouteError(Exception):
@@ -92,8 +96,8 @@ def proxy_problem(url: str) -> str | None:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError, ValueError) as error:
         return f"not a URL ({error})"
-    if parsed.scheme not in ("http", "https"):
-        return f"expected an http:// or https:// proxy URL, or {DIRECT!r}"
+    if parsed.scheme not in PROXY_SCHEMES:
+        return f"expected an http://, https:// or socks5:// proxy URL, or {DIRECT!r}"
     if not parsed.host:
         return "the proxy URL has no host"
     if parsed.path not in ("", "/") or parsed.query:

@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 
 from tests.fetch.conftest import TEST_LIMITS
+from tests.fetch.test_fulltext import HTML, PAGE, PARAGRAPHS, loopback_counts_as_public
 from tests.support.httpserver import LoopbackServer, Reply
 from tests.support.proxy import ForwardProxy, SocksProxy
 from tests.support.sockets import free_port
 from tests.support.tls import PrivateCA, SelfSigned
 from tests.support.waiting import wait_for
 from watcher.feeds.fetch import Fetcher, Outcome
+from watcher.feeds.fulltext import FullTextError, fetch_full_text
 from watcher.feeds.route import DIRECT, Route
 
 RSS = b"<?xml version='1.0'?><rss version='2.0'><channel><title>Intranet</title></channel></rss>"
@@ -209,3 +211,57 @@ async def test_a_feed_goes_through_a_socks5_proxy_such_as_tor(
         f"proxy 127.0.0.1:{socks.port} refused the request: Invalid username/password"
     )
     assert len(server.requests) == 1
+
+
+# -- article pages (full text) --------------------------------------------------------------------
+
+
+def _serving_article(server: LoopbackServer) -> str:
+    server.route("/article", Reply(headers=HTML, body=PAGE))
+    server.route("/to-metadata", Reply.redirect("http://169.254.169.254/latest/meta-data/"))
+    return server.url("/article")
+
+
+async def test_article_pages_go_through_the_feeds_own_proxy(
+    server: LoopbackServer, proxy: ForwardProxy
+) -> None:
+    url = _serving_article(server)
+    async with Fetcher(TEST_LIMITS, address_check=loopback_counts_as_public) as fetcher:
+        paragraphs = await fetch_full_text(fetcher, url, route=Route(proxy=proxy.url()))
+
+    assert not isinstance(paragraphs, FullTextError), paragraphs
+    assert paragraphs[-3:] == PARAGRAPHS
+    assert wait_for(lambda: proxy.saw(f"GET 127.0.0.1:{server.port}/article"))
+
+
+async def test_through_a_proxy_the_guard_still_refuses_hosts_written_as_addresses(
+    server: LoopbackServer, proxy: ForwardProxy
+) -> None:
+    url = _serving_article(server)
+    route = Route(proxy=proxy.url())
+    async with Fetcher(TEST_LIMITS) as fetcher:
+        loopback = await fetch_full_text(fetcher, url, route=route)
+        named = await fetch_full_text(fetcher, url.replace("127.0.0.1", "localhost"), route=route)
+    async with Fetcher(TEST_LIMITS, address_check=loopback_counts_as_public) as fetcher:
+        redirected = await fetch_full_text(fetcher, server.url("/to-metadata"), route=route)
+
+    assert [str(result) for result in (loopback, named, redirected)] == [
+        f"{url}: refused to connect to 127.0.0.1: 127.0.0.1 is a loopback address",
+        f"{url.replace('127.0.0.1', 'localhost')}: refused to connect to localhost: a loopback "
+        "name",
+        f"{server.url('/to-metadata')}: refused to connect to 169.254.169.254: 169.254.169.254 "
+        "is a cloud metadata address",
+    ]
+    assert [r.target for r in server.requests] == ["/to-metadata"]
+
+
+async def test_article_pages_never_take_the_environments_proxy(
+    server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")
+    url = _serving_article(server)
+    async with Fetcher(TEST_LIMITS, address_check=loopback_counts_as_public) as fetcher:
+        paragraphs = await fetch_full_text(fetcher, url)
+
+    assert not isinstance(paragraphs, FullTextError), paragraphs
+    assert paragraphs[-3:] == PARAGRAPHS

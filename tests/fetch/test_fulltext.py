@@ -31,14 +31,14 @@ HTML = {"Content-Type": "text/html; charset=utf-8"}
 LOOPBACK = ipaddress.ip_address("127.0.0.1")
 
 
-def _loopback_counts_as_public(ip: IPAddress) -> str | None:
+def loopback_counts_as_public(ip: IPAddress) -> str | None:
     """The real guard, except that the test server's address passes as a public one."""
     return None if ip == LOOPBACK else address_problem(ip)
 
 
 @pytest.fixture
 async def lenient_fetcher() -> AsyncIterator[Fetcher]:
-    async with Fetcher(HttpLimits(deadline=2), address_check=_loopback_counts_as_public) as f:
+    async with Fetcher(HttpLimits(deadline=2), address_check=loopback_counts_as_public) as f:
         yield f
 
 

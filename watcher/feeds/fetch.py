@@ -35,7 +35,7 @@ import socket
 import ssl
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Self
@@ -45,9 +45,15 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from watcher.feeds.headers import FeedHeaders, merged
-from watcher.feeds.route import Route, RouteError, proxy_for
+from watcher.feeds.route import DIRECT, Route, RouteError, proxy_for
 from watcher.feeds.schedule import retry_after_seconds
-from watcher.feeds.ssrf import AddressCheck, AddressRefused, PublicOnlyBackend, address_problem
+from watcher.feeds.ssrf import (
+    AddressCheck,
+    AddressRefused,
+    PublicOnlyBackend,
+    address_problem,
+    literal_host_problem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -507,7 +513,7 @@ def _ssl_reason(error: BaseException) -> str:
 
 
 class Fetcher:
-    """Fetches feeds (and article pages) through one shared httpx client.
+    """Fetches feeds (and article pages) through shared httpx clients, one per way out.
 
     Use as an async context manager. `address_check` decides which addresses `public_only`
     fetches may reach (the SSRF guard for links found in feeds); the default refuses loopback,
@@ -532,20 +538,13 @@ class Fetcher:
             keepalive_expiry=5.0,
         )
         self._options: dict[str, Any] = {"headers": headers, "timeout": timeout, "limits": pool}
-        # Operator-configured feed URLs: proxies and CA bundles from the environment apply.
-        self._client = _Client(**self._options)
-        # Feeds with a proxy or CA files of their own: a client per distinct route.
-        self._routed: dict[Route, _Client] = {}
-        # Links from feeds: a separate pool (a connection opened to a private address for a
-        # feed must never be reused for an article link), no environment proxy (the address
-        # check must apply to the target, not to a proxy), and the guard under every connect.
-        transport = httpx.AsyncHTTPTransport(limits=pool, trust_env=False)
-        transport._pool._network_backend = PublicOnlyBackend(address_check)  # see _wrap_backends
-        self._guarded = _Client(
-            headers=headers, timeout=timeout, transport=transport, trust_env=False
-        )
-        _wrap_backends(self._client)
-        _wrap_backends(self._guarded)
+        self._address_check = address_check
+        # By (route, public_only). Operator-configured feed URLs take the default route, with
+        # the environment's proxies and CA bundle; links from feeds (`public_only`) a separate
+        # pool, because a connection opened to a private address for a feed must never be
+        # reused for an article link. Feeds with a proxy or CA files of their own: a client per
+        # distinct route, as httpx binds both to a client's pools.
+        self._clients: dict[tuple[Route, bool], _Client] = {}
         self._global = asyncio.Semaphore(self.limits.concurrency)
         self._hosts = _HostGate(self.limits.per_host)
 
@@ -556,21 +555,40 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
-        await self._guarded.aclose()
-        for client in self._routed.values():
+        for client in self._clients.values():
             await client.aclose()
-        self._routed.clear()
+        self._clients.clear()
 
-    def _client_for(self, route: Route | None) -> httpx.AsyncClient:
+    def _client_for(self, route: Route, *, public_only: bool) -> _Client:
         """The client whose pools take `route`'s way; RouteError when it cannot be built."""
-        if route is None or route.is_default:
-            return self._client
-        client = self._routed.get(route)
+        key = (route, public_only)
+        client = self._clients.get(key)
         if client is None:
-            client = _Client(**self._options, **route.client_options())
-            _wrap_backends(client)
-            self._routed[route] = client
+            client = self._clients[key] = self._new_client(route, public_only)
+        return client
+
+    def _new_client(self, route: Route, public_only: bool) -> _Client:
+        options = route.client_options()
+        if not public_only:
+            client = _Client(**self._options, **options)
+        elif options["proxy"] is None:
+            # Straight to the server: the guard under every connect, and no environment proxy
+            # (the address check must apply to the target, not to a proxy).
+            transport = httpx.AsyncHTTPTransport(
+                limits=self._options["limits"], trust_env=False, verify=options["verify"]
+            )
+            transport._pool._network_backend = PublicOnlyBackend(self._address_check)
+            client = _Client(
+                headers=self._options["headers"],
+                timeout=self._options["timeout"],
+                transport=transport,
+                trust_env=False,
+            )
+        else:
+            # Through the feed's own proxy, which resolves names itself: `_Attempt` checks each
+            # hop's host when it is an address, and the proxy is the operator's egress control.
+            client = _Client(**self._options, **{**options, "trust_env": False})
+        _wrap_backends(client)  # after the guard, which it wraps
         return client
 
     async def fetch(
@@ -591,8 +609,9 @@ class Fetcher:
         `previous_body_hash` turns a 2xx with the same body into `UNCHANGED` (no body).
         `public_only` routes the fetch through the SSRF guard (for URLs found in feeds).
         `headers`: the feed's own headers, each hop getting those meant for its origin.
-        `route`: the feed's own proxy and CA files (not for `public_only` fetches, which go
-        straight to the address they checked).
+        `route`: the feed's own proxy and CA files (None: the environment's). A `public_only`
+        fetch never takes the environment's proxies; through a route's own proxy, which
+        resolves names itself, only hosts written as addresses (and `localhost`) are checked.
         The deadline starts once the fetch holds a slot for its host (queueing behind other
         fetches does not count) and covers every hop and the whole body.
         """
@@ -602,11 +621,14 @@ class Fetcher:
             request_headers["If-None-Match"] = etag
         if last_modified:
             request_headers["If-Modified-Since"] = last_modified
+        route = route or Route()
         try:
-            client = self._guarded if public_only else self._client_for(route)
+            client = self._client_for(route, public_only=public_only)
         except RouteError as error:
             return FetchResult(url, url, Outcome.FAILED, error=str(error))
         attempt = _Attempt(self, client, url, request_headers, headers, previous_body_hash, started)
+        if public_only and route.proxy not in (None, DIRECT):
+            attempt.host_check = functools.partial(literal_host_problem, check=self._address_check)
         async with self._global:
             result = await attempt.run()
         if log.isEnabledFor(logging.DEBUG):  # redacting the URL is not free
@@ -645,6 +667,9 @@ class _Attempt:
         self._current: httpx.URL | None = None
         self._held: str | None = None
         self._hop_statuses: list[int] = []
+        # Why a hop's host may not be reached, checked before each hop is sent (the SSRF guard
+        # for fetches through a proxy, which resolves names where no check can see them).
+        self.host_check: Callable[[str], str | None] | None = None
 
     async def run(self) -> FetchResult:
         try:
@@ -717,6 +742,8 @@ class _Attempt:
             raise
 
     async def _send(self, target: httpx.URL) -> httpx.Response:
+        if self.host_check is not None and (refused := self.host_check(target.host)):
+            raise _Failed(refused)
         headers = self._headers
         if self._feed_headers is not None:
             headers = merged(headers, self._feed_headers.for_url(target))

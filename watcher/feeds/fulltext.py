@@ -3,7 +3,8 @@
 For feeds configured with `full_text = true`. The link comes from the feed, i.e. from a
 stranger, so the page is fetched through the fetcher's SSRF guard (`watcher.feeds.ssrf`):
 only http(s), and every hop of the fetch may reach public addresses only, unless the feed's
-config sets `allow_private`. Network concurrency is bounded by the fetcher's global and
+config sets `allow_private`. Pages go the feed's way: through its own proxy, if it names one,
+trusting its CA files. Network concurrency is bounded by the fetcher's global and
 per-host limits; extraction (trafilatura, CPU-bound) runs in a small dedicated thread pool.
 """
 
@@ -17,6 +18,7 @@ import trafilatura
 
 from watcher.feeds.fetch import HTML_ACCEPT, Fetcher, redact_url
 from watcher.feeds.headers import FeedHeaders
+from watcher.feeds.route import Route
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 #: Extraction threads. Not the loop's default executor: DNS lookups for every fetch run there
@@ -54,17 +56,23 @@ def _extract_safely(page: bytes, url: str) -> list[str] | str:
 
 
 async def fetch_full_text(
-    fetcher: Fetcher, url: str, *, allow_private: bool = False, headers: FeedHeaders | None = None
+    fetcher: Fetcher,
+    url: str,
+    *,
+    allow_private: bool = False,
+    headers: FeedHeaders | None = None,
+    route: Route | None = None,
 ) -> list[str] | FullTextError:
     """Fetch the article page at `url` and return its main text as paragraphs.
 
     Refuses non-http(s) URLs and, unless `allow_private`, any hop that would reach a loopback,
     private, link-local, multicast, reserved or cloud-metadata address. Never raises for a
-    network, HTTP or extraction problem: those come back as a `FullTextError`. `headers`: the
-    feed's own request headers.
+    network, HTTP or extraction problem: those come back as a `FullTextError`. `headers` and
+    `route`: the feed's own request headers, proxy and CA files (see `Fetcher.fetch` for what
+    the guard can check through a proxy).
     """
     result = await fetcher.fetch(
-        url, public_only=not allow_private, accept=HTML_ACCEPT, headers=headers
+        url, public_only=not allow_private, accept=HTML_ACCEPT, headers=headers, route=route
     )
     if result.error or result.body is None:
         return FullTextError(url, result.error or f"no page body ({result.outcome})")

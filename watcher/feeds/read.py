@@ -57,8 +57,7 @@ async def read_feed(
     """Fetch and parse one feed. `listed_before`, asked only when there is a body to parse:
     the keys of entries the store has seen, which the parser then leaves alone as far as it
     can (`ParserPool.parse`) and whose full texts are not fetched. `headers`: the feed's own
-    request headers, for the feed and its article pages. `route`: the feed's proxy and CA
-    files, for the feed only (article pages go straight to the address the SSRF guard checked)."""
+    request headers, and `route`: its proxy and CA files, for the feed and its article pages."""
     result = await fetcher.fetch(
         feed.url,
         etag=etag,
@@ -85,7 +84,9 @@ async def read_feed(
     if full_text:
         # Seen entries keep the body they were stored with: no page fetch for them.
         unseen = [entry for entry in parsed.entries if entry.key not in seen]
-        read.full_text_problems = await _add_full_texts(fetcher, unseen, allow_private, headers)
+        read.full_text_problems = await _add_full_texts(
+            fetcher, unseen, allow_private, headers, route
+        )
     return read
 
 
@@ -94,6 +95,7 @@ async def _add_full_texts(
     entries: list[ParsedEntry],
     allow_private: bool,
     headers: FeedHeaders | None,
+    route: Route | None,
 ) -> list[str]:
     """Replace each entry's body with its page's main text; keep the feed's body on failure."""
     slots = asyncio.Semaphore(FULL_TEXT_CONCURRENCY)
@@ -105,7 +107,7 @@ async def _add_full_texts(
             return
         async with slots:
             paragraphs = await fetch_full_text(
-                fetcher, url, allow_private=allow_private, headers=headers
+                fetcher, url, allow_private=allow_private, headers=headers, route=route
             )
         if isinstance(paragraphs, FullTextError):
             problems.append(f"{url}: full text: {paragraphs.reason}")

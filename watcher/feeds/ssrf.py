@@ -68,6 +68,21 @@ def address_problem(ip: IPAddress) -> str | None:
     return None if ip.is_global else "not a public address"
 
 
+def literal_host_problem(host: str, check: AddressCheck = address_problem) -> str | None:
+    """Why a fetch through a proxy may not go to `host`, when that can be told without
+    resolving it: an address `check` refuses, or a `localhost` name. None otherwise: the proxy
+    resolves the name, and its own rules decide where it may connect."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return f"refused to connect to {host}: a loopback name"
+    try:
+        ip = ipaddress.ip_address(name.split("%", 1)[0])
+    except ValueError:
+        return None
+    problem = check(ip)
+    return f"refused to connect to {host}: {ip} is {problem}" if problem else None
+
+
 class AddressRefused(httpcore.ConnectError):
     """A connection the SSRF guard would not open; the message says which address and why."""
 

@@ -115,6 +115,19 @@ def test_fetch_failure_is_one_line_naming_the_url(
     assert line.startswith(f"{url}: ") and reason in line
 
 
+def test_fetch_of_a_home_page_names_the_feed_urls_it_links_to(server: LoopbackServer) -> None:
+    page = b"<html><head><link rel='alternate' type='application/rss+xml' href='/feed.xml'>"
+    server.route("/", Reply(headers={"Content-Type": "text/html"}, body=page + b"</head></html>"))
+    url = server.url("/")
+
+    result = CliRunner().invoke(app, ["fetch", url])
+
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        f"{url}: an HTML page, not a feed (the page names its feeds: {server.url('/feed.xml')})"
+    )
+
+
 def test_fetch_then_dry_run_through_a_pipe(server: LoopbackServer) -> None:
     fetched = CliRunner().invoke(app, ["fetch", server.url("/feed.xml")])
     result = CliRunner().invoke(

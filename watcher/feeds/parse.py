@@ -31,6 +31,7 @@ from feedparser.encodings import convert_to_utf8
 from pydantic import BaseModel, ConfigDict, Field
 
 from watcher.article import Article, Block
+from watcher.feeds.discovery import feed_links
 from watcher.feeds.extensions import (
     MediaItem,
     body_placeholder,
@@ -659,10 +660,14 @@ def _from_feedparser(
 _HTML_PAGE = re.compile(rb"<html[\s>]|<!doctype\s+html|<head[\s>]|<body[\s>]", re.I)
 
 
-def _not_a_feed(body: bytes, content_type: str, error: BaseException | None) -> str:
+def _not_a_feed(
+    body: bytes, content_type: str, error: BaseException | None, page_url: str
+) -> str:
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type in ("text/html", "application/xhtml+xml") or _HTML_PAGE.search(body[:4096]):
-        return "an HTML page, not a feed"
+        links = feed_links(body, page_url)
+        named = f" (the page names its feeds: {', '.join(links)})" if links else ""
+        return f"an HTML page, not a feed{named}"
     reason = _describe(error) if error else "no RSS, RDF or Atom root element"
     return f"not a feed ({reason})"
 
@@ -716,7 +721,10 @@ def _xml_feed(
             raise FeedParseError(
                 f"{label}: a broken feed with no readable entries ({_describe(syntax_error)})"
             )
-        raise FeedParseError(f"{label}: {_not_a_feed(body, content_type, syntax_error)}")
+        page_url = headers.get("content-location") or context.url
+        raise FeedParseError(
+            f"{label}: {_not_a_feed(body, content_type, syntax_error, page_url)}"
+        )
 
     problems: list[str] = []
     if encoding_error is not None:

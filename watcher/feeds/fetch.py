@@ -626,9 +626,12 @@ class Fetcher:
             client = self._client_for(route, public_only=public_only)
         except RouteError as error:
             return FetchResult(url, url, Outcome.FAILED, error=str(error))
-        attempt = _Attempt(self, client, url, request_headers, headers, previous_body_hash, started)
+        host_check = None
         if public_only and route.proxy not in (None, DIRECT):
-            attempt.host_check = functools.partial(literal_host_problem, check=self._address_check)
+            host_check = functools.partial(literal_host_problem, check=self._address_check)
+        attempt = _Attempt(
+            self, client, url, request_headers, headers, previous_body_hash, started, host_check
+        )
         async with self._global:
             result = await attempt.run()
         if log.isEnabledFor(logging.DEBUG):  # redacting the URL is not free
@@ -655,6 +658,7 @@ class _Attempt:
         feed_headers: FeedHeaders | None,
         previous_body_hash: str | None,
         started: float,
+        host_check: Callable[[str], str | None] | None = None,
     ) -> None:
         self._limits = fetcher.limits
         self._hosts = fetcher._hosts
@@ -669,7 +673,7 @@ class _Attempt:
         self._hop_statuses: list[int] = []
         # Why a hop's host may not be reached, checked before each hop is sent (the SSRF guard
         # for fetches through a proxy, which resolves names where no check can see them).
-        self.host_check: Callable[[str], str | None] | None = None
+        self._host_check = host_check
 
     async def run(self) -> FetchResult:
         try:
@@ -742,7 +746,7 @@ class _Attempt:
             raise
 
     async def _send(self, target: httpx.URL) -> httpx.Response:
-        if self.host_check is not None and (refused := self.host_check(target.host)):
+        if self._host_check is not None and (refused := self._host_check(target.host)):
             raise _Failed(refused)
         headers = self._headers
         if self._feed_headers is not None:

@@ -660,9 +660,7 @@ def _from_feedparser(
 _HTML_PAGE = re.compile(rb"<html[\s>]|<!doctype\s+html|<head[\s>]|<body[\s>]", re.I)
 
 
-def _not_a_feed(
-    body: bytes, content_type: str, error: BaseException | None, page_url: str
-) -> str:
+def _not_a_feed(body: bytes, content_type: str, error: BaseException | None, page_url: str) -> str:
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type in ("text/html", "application/xhtml+xml") or _HTML_PAGE.search(body[:4096]):
         links = feed_links(body, page_url)
@@ -722,9 +720,7 @@ def _xml_feed(
                 f"{label}: a broken feed with no readable entries ({_describe(syntax_error)})"
             )
         page_url = headers.get("content-location") or context.url
-        raise FeedParseError(
-            f"{label}: {_not_a_feed(body, content_type, syntax_error, page_url)}"
-        )
+        raise FeedParseError(f"{label}: {_not_a_feed(body, content_type, syntax_error, page_url)}")
 
     problems: list[str] = []
     if encoding_error is not None:

@@ -39,7 +39,8 @@ def test_fetch_goes_through_the_given_proxy_trusting_the_given_ca(
 
     assert refused.exit_code == 1
     assert refused.stderr.strip() == (
-        f"{url}: TLS error: certificate verify failed: unable to get local issuer certificate"
+        f"{url}: TLS error: certificate verify failed: unable to get local issuer certificate "
+        "(a server you trust? give its CA's certificate, or its own, as the `ca_file`)"
     )
     assert fetched.exit_code == 0, fetched.output
     assert "Ankara and Damascus discuss refugee returns" in fetched.stdout

@@ -51,7 +51,8 @@ async def test_a_server_signed_by_a_private_ca_is_refused_without_its_ca_file(
 
     assert result.outcome is Outcome.FAILED
     assert result.error == (
-        "TLS error: certificate verify failed: unable to get local issuer certificate"
+        "TLS error: certificate verify failed: unable to get local issuer certificate (a "
+        "server you trust? give its CA's certificate, or its own, as the `ca_file`)"
     )
 
 
@@ -81,7 +82,10 @@ async def test_a_self_signed_server_is_trusted_by_giving_its_own_certificate(
                 server.url("/feed"), route=Route(ca_files=(str(certificate.pem),))
             )
 
-    assert refused.error == "TLS error: certificate verify failed: self-signed certificate"
+    assert refused.error == (
+        "TLS error: certificate verify failed: self-signed certificate (a server you trust? "
+        "give its CA's certificate, or its own, as the `ca_file`)"
+    )
     assert pinned.outcome is Outcome.FETCHED
 
 

@@ -505,9 +505,20 @@ def _cause(error: BaseException, kind: type[BaseException]) -> BaseException | N
     return None
 
 
+# Certificates no default bundle vouches for, which a CA file can make trusted.
+_UNKNOWN_ISSUERS = (
+    "unable to get local issuer certificate",
+    "self-signed certificate",
+    "self signed certificate",
+)
+_CA_FILE_HINT = " (a server you trust? give its CA's certificate, or its own, as the `ca_file`)"
+
+
 def _ssl_reason(error: BaseException) -> str:
     if isinstance(error, ssl.SSLCertVerificationError) and error.verify_message:
-        return f"certificate verify failed: {error.verify_message}"
+        message = error.verify_message
+        hint = _CA_FILE_HINT if message.startswith(_UNKNOWN_ISSUERS) else ""
+        return f"certificate verify failed: {message}{hint}"
     reason = re.sub(r"\s*\(_ssl\.c:\d+\)$", "", str(error))
     return reason or type(error).__name__
 

@@ -269,3 +269,9 @@ async def test_article_pages_never_take_the_environments_proxy(
 
     assert not isinstance(paragraphs, FullTextError), paragraphs
     assert paragraphs[-3:] == PARAGRAPHS
+
+
+def test_a_route_never_shows_its_proxy_password() -> None:
+    route = Route(proxy="http://reader:hunter2@proxy.corp:3128", ca_files=("/etc/ca.pem",))
+
+    assert repr(route) == ("Route(proxy='http://***@proxy.corp:3128', ca_files=('/etc/ca.pem',))")

@@ -35,14 +35,21 @@ class RouteError(Exception):
     """A route that cannot be set up (a CA file that went away or holds no certificate)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Route:
     """`proxy`: None for the environment's proxies, `DIRECT` for none, else the proxy's URL
-    (credentials in its user-info part). `ca_files`: PEM files of certificates to trust
-    besides the default ones."""
+    (credentials in its user-info part, which `repr` hides). `ca_files`: PEM files of
+    certificates to trust besides the default ones."""
 
     proxy: str | None = None
     ca_files: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        proxy = self.proxy
+        if proxy and "@" in proxy:
+            scheme, _, rest = proxy.partition("://")
+            proxy = f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+        return f"Route(proxy={proxy!r}, ca_files={self.ca_files!r})"
 
     @property
     def is_default(self) -> bool:

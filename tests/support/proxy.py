@@ -7,7 +7,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import Self
 
 from tests.support.sockets import free_port
 from tests.support.waiting import wait_for
@@ -16,16 +18,52 @@ USER = "reader"
 PASSWORD = "pr0xy-pa55"
 
 
-class ForwardProxy:
-    """`url()` is the proxy's URL with (by default) the right credentials."""
+class _ProxyProcess(ABC):
+    """A proxy process on 127.0.0.1 that logs what it forwards to `log`; subclasses start it."""
+
+    scheme = ""
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+        self.port = 0
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def url(self, user: str = USER, password: str = PASSWORD) -> str:
+        return f"{self.scheme}://{user}:{password}@127.0.0.1:{self.port}"
+
+    def saw(self, text: str) -> bool:
+        """Whether its log holds `text`."""
+        return self.log.exists() and text in self.log.read_text(encoding="utf-8")
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(10)
+            self._process = None
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @abstractmethod
+    def start(self) -> None:
+        """Start the process; `port` is set once it listens."""
+
+
+class ForwardProxy(_ProxyProcess):
+    """An HTTP proxy (proxy.py) asking for `USER` and `PASSWORD`; its access log names each
+    request as `GET host:port/path`, and each tunnel as `CONNECT host:port`."""
+
+    scheme = "http"
 
     def __init__(self, directory: Path) -> None:
+        super().__init__(directory / "proxy.log")
         self._port_file = directory / "proxy.port"
-        self.log = directory / "proxy.log"
-        self._process: subprocess.Popen[bytes] | None = None
-        self.port = 0
 
-    def start(self) -> ForwardProxy:
+    def start(self) -> None:
         self._process = subprocess.Popen(
             [
                 sys.executable, "-m", "proxy", "--hostname", "127.0.0.1", "--port", "0",
@@ -41,38 +79,19 @@ class ForwardProxy:
             self.stop()
             raise RuntimeError("proxy.py did not start within 20 s")
         self.port = int(text)
-        return self
-
-    def url(self, user: str = USER, password: str = PASSWORD) -> str:
-        return f"http://{user}:{password}@127.0.0.1:{self.port}"
-
-    def saw(self, target: str) -> bool:
-        """Whether the access log holds a request for `target` (host:port/path, or host:port
-        for a CONNECT tunnel)."""
-        return self.log.exists() and target in self.log.read_text(encoding="utf-8")
-
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.terminate()
-            self._process.wait(10)
-            self._process = None
-
-    def __enter__(self) -> ForwardProxy:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
 
-class SocksProxy:
-    """A SOCKS5 proxy (pproxy) asking for `USER` and `PASSWORD`; `url()` carries them."""
+class SocksProxy(_ProxyProcess):
+    """A SOCKS5 proxy (pproxy) asking for `USER` and `PASSWORD`; its log names each connection
+    as `-> host:port`."""
+
+    scheme = "socks5"
 
     def __init__(self, directory: Path) -> None:
-        self.log = directory / "socks.log"
+        super().__init__(directory / "socks.log")
         self.port = free_port()
-        self._process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> SocksProxy:
+    def start(self) -> None:
         with self.log.open("wb") as log:
             self._process = subprocess.Popen(
                 [
@@ -86,23 +105,3 @@ class SocksProxy:
         if not wait_for(lambda: self.saw("Serving on")):
             self.stop()
             raise RuntimeError("pproxy did not start within 20 s")
-        return self
-
-    def url(self, user: str = USER, password: str = PASSWORD) -> str:
-        return f"socks5://{user}:{password}@127.0.0.1:{self.port}"
-
-    def saw(self, text: str) -> bool:
-        """Whether its log holds `text` (a connection reads `-> host:port`)."""
-        return self.log.exists() and text in self.log.read_text(encoding="utf-8")
-
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.terminate()
-            self._process.wait(10)
-            self._process = None
-
-    def __enter__(self) -> SocksProxy:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()

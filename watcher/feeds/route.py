@@ -51,10 +51,6 @@ class Route:
             proxy = f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
         return f"Route(proxy={proxy!r}, ca_files={self.ca_files!r})"
 
-    @property
-    def is_default(self) -> bool:
-        return self.proxy is None and not self.ca_files
-
     def client_options(self) -> dict[str, Any]:
         """The httpx client arguments for this route; RouteError when a CA file fails."""
         return {

@@ -20,6 +20,7 @@ thousands of feeds; the next feed starts a fresh one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import pickle
@@ -268,7 +269,10 @@ class _Worker:
                 pass
         for stream in (process.stdin, process.stdout):
             if stream is not None:
-                stream.close()
+                # Closing flushes: a request written after the worker died is still buffered,
+                # and its broken pipe must not fail the feed whose thread happens to stop it.
+                with contextlib.suppress(OSError):
+                    stream.close()
         try:
             process.wait(5)
         except subprocess.TimeoutExpired:

@@ -3,6 +3,7 @@ servers with a private CA, or a certificate that signs itself)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from tests.support.httpserver import LoopbackServer, Reply
 from tests.support.proxy import ForwardProxy, SocksProxy
 from tests.support.sockets import free_port
 from tests.support.tls import PrivateCA, SelfSigned
-from tests.support.waiting import wait_for
+from tests.support.waiting import wait_for, wait_for_async
 from watcher.feeds.fetch import Fetcher, Outcome
 from watcher.feeds.fulltext import FullTextError, fetch_full_text
 from watcher.feeds.route import DIRECT, Route
@@ -123,6 +124,45 @@ async def test_a_ca_file_gone_since_start_up_fails_that_fetch_naming_the_file(
 
     assert result.outcome is Outcome.FAILED
     assert result.error == f"CA file {missing}: no such file"
+
+
+# -- clients of routes no longer taken -------------------------------------------------------------
+
+
+async def test_a_route_no_fetch_takes_any_more_has_its_connections_closed(
+    https_server: LoopbackServer, server: LoopbackServer, private_ca: PrivateCA
+) -> None:
+    # As after a reload that changed the feed's CA file, or a rotated proxy password.
+    old_route = Route(ca_files=(str(private_ca.pem),))
+    async with Fetcher(TEST_LIMITS, close_idle_after=0.2) as fetcher:
+        before = await fetcher.fetch(https_server.url("/feed"), route=old_route)
+        kept_alive = https_server.open_connections
+        await asyncio.sleep(0.3)
+        await fetcher.fetch(server.url("/feed"))
+        closed = await wait_for_async(lambda: https_server.open_connections == 0)
+        again = await fetcher.fetch(https_server.url("/feed"), route=old_route)
+
+    assert before.outcome is Outcome.FETCHED
+    assert kept_alive == 1
+    assert closed
+    assert again.outcome is Outcome.FETCHED  # taken again, the route opens anew
+
+
+async def test_a_client_is_never_closed_under_a_fetch_it_is_serving(
+    https_server: LoopbackServer, server: LoopbackServer, private_ca: PrivateCA
+) -> None:
+    https_server.route("/slow", Reply(delay=0.5, body=RSS))
+    route = Route(ca_files=(str(private_ca.pem),))
+    async with Fetcher(TEST_LIMITS, close_idle_after=0.0) as fetcher:
+        slow = asyncio.create_task(fetcher.fetch(https_server.url("/slow"), route=route))
+        assert await wait_for_async(lambda: https_server.requests_to("/slow"))
+        # Every fetch closes the clients idle for 0 s; the slow one's is busy.
+        others = [await fetcher.fetch(server.url("/feed")) for _ in range(3)]
+        result = await slow
+
+    assert [other.outcome for other in others] == [Outcome.FETCHED] * 3
+    assert result.outcome is Outcome.FETCHED
+    assert result.body == RSS
 
 
 # -- proxies --------------------------------------------------------------------------------------

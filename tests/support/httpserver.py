@@ -118,6 +118,7 @@ def _compressed_stream(chunks: Iterable[bytes], encoding: Encoding) -> Iterator[
 class _Counters:
     active: int = 0
     peak_active: int = 0
+    connections: int = 0
     requests: list[SeenRequest] = field(default_factory=list)
 
 
@@ -160,6 +161,12 @@ class LoopbackServer:
         """The most requests the server was answering at the same time."""
         with self._lock:
             return self._counters.peak_active
+
+    @property
+    def open_connections(self) -> int:
+        """Connections the clients have not closed yet (kept alive, or being answered)."""
+        with self._lock:
+            return self._counters.connections
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -210,6 +217,8 @@ class LoopbackServer:
         assert task is not None
         self._tasks.add(task)
         connection = next(self._connection_ids)
+        with self._lock:
+            self._counters.connections += 1
         try:
             while True:
                 request = await self._read_request(reader, connection)
@@ -228,6 +237,8 @@ class LoopbackServer:
         finally:
             writer.close()
             self._tasks.discard(task)
+            with self._lock:
+                self._counters.connections -= 1
 
     async def _read_request(
         self, reader: asyncio.StreamReader, connection: int

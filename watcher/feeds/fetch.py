@@ -72,6 +72,10 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT_REDIRECTS = frozenset({301, 308})
 _RETRY_AFTER_STATUSES = frozenset({429, 503})
 #: Inflate at most this much per call, so one network chunk never becomes one huge string.
+#: A client no fetch has used for this long is closed (a rotated proxy password or a reload
+#: that changed a feed's proxy or CA files leaves its old route's client behind for good).
+IDLE_CLIENT_SECONDS = 3600.0
+
 _INFLATE_STEP = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -387,15 +391,20 @@ class _NoCookies(httpx.Cookies):
 
 
 class _Client(httpx.AsyncClient):
-    """An httpx client that never keeps or sends a cookie."""
+    """An httpx client that never keeps or sends a cookie, and knows how busy it is."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._no_cookies = _NoCookies()
+        self.in_flight = 0
+        self.last_used = time.monotonic()
 
     @property
     def cookies(self) -> httpx.Cookies:
         return self._no_cookies
+
+    def idle_since(self, moment: float) -> bool:
+        return self.in_flight == 0 and self.last_used < moment
 
 
 def _socket_readable(sock: socket.socket | None) -> bool:
@@ -528,11 +537,16 @@ class Fetcher:
 
     Use as an async context manager. `address_check` decides which addresses `public_only`
     fetches may reach (the SSRF guard for links found in feeds); the default refuses loopback,
-    private, link-local, multicast, reserved and cloud-metadata addresses.
+    private, link-local, multicast, reserved and cloud-metadata addresses. A client unused for
+    `close_idle_after` seconds is closed at the next fetch (a later fetch its way opens anew).
     """
 
     def __init__(
-        self, limits: HttpLimits | None = None, *, address_check: AddressCheck = address_problem
+        self,
+        limits: HttpLimits | None = None,
+        *,
+        address_check: AddressCheck = address_problem,
+        close_idle_after: float = IDLE_CLIENT_SECONDS,
     ) -> None:
         self.limits = limits or HttpLimits()
         quiet_noisy_loggers()
@@ -556,6 +570,7 @@ class Fetcher:
         # reused for an article link. Feeds with a proxy or CA files of their own: a client per
         # distinct route, as httpx binds both to a client's pools.
         self._clients: dict[tuple[Route, bool], _Client] = {}
+        self._close_idle_after = close_idle_after
         self._global = asyncio.Semaphore(self.limits.concurrency)
         self._hosts = _HostGate(self.limits.per_host)
 
@@ -569,6 +584,13 @@ class Fetcher:
         for client in self._clients.values():
             await client.aclose()
         self._clients.clear()
+
+    async def _close_idle_clients(self) -> None:
+        idle_since = time.monotonic() - self._close_idle_after
+        idle = [key for key, client in self._clients.items() if client.idle_since(idle_since)]
+        # Out of the table first: no fetch can pick a client up while it closes.
+        for client in [self._clients.pop(key) for key in idle]:
+            await client.aclose()
 
     def _client_for(self, route: Route, *, public_only: bool) -> _Client:
         """The client whose pools take `route`'s way; RouteError when it cannot be built."""
@@ -633,6 +655,7 @@ class Fetcher:
         if last_modified:
             request_headers["If-Modified-Since"] = last_modified
         route = route or Route()
+        await self._close_idle_clients()
         try:
             client = self._client_for(route, public_only=public_only)
         except RouteError as error:
@@ -643,8 +666,13 @@ class Fetcher:
         attempt = _Attempt(
             self, client, url, request_headers, headers, previous_body_hash, started, host_check
         )
-        async with self._global:
-            result = await attempt.run()
+        client.in_flight += 1
+        try:
+            async with self._global:
+                result = await attempt.run()
+        finally:
+            client.in_flight -= 1
+            client.last_used = time.monotonic()
         if log.isEnabledFor(logging.DEBUG):  # redacting the URL is not free
             log.debug(
                 "fetch %s: %s%s%s in %.2f s",

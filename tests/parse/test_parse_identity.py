@@ -81,6 +81,35 @@ def test_repeated_guid_without_links_is_told_apart_by_text() -> None:
     assert len(set(keys)) == 2
 
 
+def test_items_without_guids_sharing_one_link_are_told_apart_by_text() -> None:
+    # A podcast's episodes all linking to the show's page.
+    show = "https://pod.example/show?utm_source=feed"
+    keys = entry_keys(
+        [
+            item(None, show, "Episode 2"),
+            item(None, show, "Episode 1"),
+            item(None, "https://pod.example/x"),
+        ]
+    )
+    assert keys[0].startswith("link+text:https://pod.example/show ")
+    assert len(set(keys)) == 3
+    assert keys[2] == "link:https://pod.example/x"
+
+
+def test_items_sharing_both_guid_and_link_are_told_apart_by_text() -> None:
+    keys = entry_keys(
+        [item("same", "https://e.org/", "One"), item("same", "https://e.org/", "Two")]
+    )
+    assert keys[0].startswith("guid+text:same ")
+    assert len(set(keys)) == 2
+
+
+def test_items_sharing_a_long_link_are_told_apart_too() -> None:
+    link = "https://e.org/" + "a" * 600
+    keys = entry_keys([item(None, link, "One"), item(None, link, "Two")])
+    assert len(set(keys)) == 2
+
+
 def test_keys_do_not_depend_on_order() -> None:
     entries = [item("a", None), item(None, "https://e.org/b"), item(None, None, "C")]
     keys = entry_keys(entries)

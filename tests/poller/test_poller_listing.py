@@ -10,17 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon.stories import BAKERY, BORDER, HARBOUR
+from tests.daemon.stories import BAKERY, BORDER, BORDER_STORIES, HARBOUR
 from tests.support.daemon import RULES
 from tests.support.feeds import FeedSite, Item
 from tests.support.httpserver import Reply
-from watcher.config import FeedSettings, Settings
+from tests.support.poller import one_feed, poller_parts
+from watcher.config import Settings
 from watcher.feeds.fetch import Fetcher
 from watcher.feeds.parse import ParsedFeed
 from watcher.feeds.worker import ParserPool
 from watcher.matching import load_ruleset
 from watcher.poller import Poller
-from watcher.runtime import http_limits, parser_pool
 from watcher.store import Store
 
 START = dt.datetime.now(dt.UTC)
@@ -46,14 +46,9 @@ def record_parses(poller: Poller) -> list[ParsedFeed]:
 async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
     with FeedSite() as site:
         url = site.feed("/wire", "Example Wire", [BAKERY])
-        settings = Settings(feeds=[FeedSettings(name="wire", url=url, allow_private=True)])
-        with Store.open(f"sqlite:///{tmp_path / 'watcher.db'}") as store:
-            store.sync_feeds(settings.feeds, START)
-            async with (
-                Fetcher(http_limits(settings.http)) as fetcher,
-                parser_pool(settings.poll) as parser,
-            ):
-                yield site, settings, store, fetcher, parser
+        settings = one_feed("wire", url)
+        async with poller_parts(settings, tmp_path, START) as (store, fetcher, parser):
+            yield site, settings, store, fetcher, parser
 
 
 def new_poller(setup: Setup) -> Poller:
@@ -222,3 +217,25 @@ async def test_full_text_pages_of_seen_entries_are_not_fetched_again(setup, entr
     await poll(poller, START + dt.timedelta(minutes=5))
     # The first poll only marks its entries seen: it fetches no page at all.
     assert (site.polls("/a"), site.polls("/b")) == (0, 1)
+
+
+async def test_a_feed_whose_entries_all_changed_between_polls_warns_of_missed_ones(
+    setup, caplog: pytest.LogCaptureFixture
+) -> None:
+    site = setup[0]
+    poller = new_poller(setup)
+    await poll(poller, START)
+    site.feed("/wire", "Example Wire", [BORDER, HARBOUR])  # BAKERY gone, two new: a gap?
+    [row] = poller.store.claim_due_feeds(
+        "test", START, due_by=dt.datetime.max.replace(tzinfo=dt.UTC)
+    )
+    report = await poller.poll(row, START + dt.timedelta(minutes=5))
+    assert report.missed_entries_warning
+    assert "wire: all 2 entries were new: entries were probably missed between polls" in (
+        caplog.text
+    )
+    site.publish("/wire", BORDER_STORIES[2])  # one new beside two seen: no warning
+    [row] = poller.store.claim_due_feeds(
+        "test", START, due_by=dt.datetime.max.replace(tzinfo=dt.UTC)
+    )
+    assert not (await poller.poll(row, START + dt.timedelta(minutes=10))).missed_entries_warning

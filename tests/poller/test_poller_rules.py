@@ -11,12 +11,9 @@ import pytest
 from tests.daemon.stories import BAKERY, BORDER
 from tests.support.daemon import RULES
 from tests.support.feeds import FeedSite
-from watcher.config import FeedSettings, Settings
-from watcher.feeds.fetch import Fetcher
+from tests.support.poller import one_feed, poller_parts
 from watcher.matching import RuleSet, load_ruleset
 from watcher.poller import Poller
-from watcher.runtime import http_limits, parser_pool
-from watcher.store import Store
 
 
 def bakery_rules(directory: Path) -> RuleSet:
@@ -32,15 +29,11 @@ def bakery_rules(directory: Path) -> RuleSet:
 async def poller(tmp_path: Path) -> AsyncIterator[tuple[Poller, FeedSite]]:
     with FeedSite() as site:
         url = site.feed("/wire", "Example Wire", [])
-        settings = Settings(feeds=[FeedSettings(name="wire", url=url, allow_private=True)])
-        with Store.open(f"sqlite:///{tmp_path / 'watcher.db'}") as store:
-            store.sync_feeds(settings.feeds, dt.datetime.now(dt.UTC))
-            async with (
-                Fetcher(http_limits(settings.http)) as fetcher,
-                parser_pool(settings.poll) as parser,
-            ):
-                rules = load_ruleset([RULES]).ruleset
-                yield Poller(settings, store, fetcher, parser, rules), site
+        settings = one_feed("wire", url)
+        now = dt.datetime.now(dt.UTC)
+        async with poller_parts(settings, tmp_path, now) as (store, fetcher, parser):
+            rules = load_ruleset([RULES]).ruleset
+            yield Poller(settings, store, fetcher, parser, rules), site
 
 
 async def poll(poller: Poller) -> list[str]:

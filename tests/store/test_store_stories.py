@@ -99,6 +99,63 @@ def test_same_canonical_url_in_two_feeds_is_one_story(store: Store) -> None:
     assert second.new[0].story_id == first.new[0].story_id
 
 
+def test_one_feeds_entries_sharing_a_link_are_stories_of_their_own(store: Store) -> None:
+    # A podcast's episodes all link to the show's page: each episode alerts.
+    show = primed_feed(store, "show")
+    url = "https://pod.example/border-watch"
+    first = store.ingest(
+        show,
+        [
+            entry(
+                "guid:ep1",
+                "Episode 1: patrols on the eastern frontier",
+                url=url,
+                notifiers=("desk",),
+            )
+        ],
+        T0,
+    )
+    second = store.ingest(
+        show,
+        [
+            entry(
+                "guid:ep2",
+                "Episode 2: returns across the Syrian border",
+                url=url,
+                notifiers=("desk",),
+            ),
+            entry(
+                "guid:ep3",
+                "Episode 3: a new fence and who pays for it",
+                url=url,
+                notifiers=("desk",),
+            ),
+        ],
+        T0 + HOUR,
+    )
+    stories = {new.story_id for new in [*first.new, *second.new]}
+    assert len(stories) == 3
+    assert len(second.alerts) == 2
+
+
+def test_one_feed_repeating_a_story_under_a_new_guid_is_still_one_story(store: Store) -> None:
+    wire = primed_feed(store, "wire")
+    url = "https://wire.example/border-deal"
+    first = store.ingest(wire, [entry("guid:1", TITLE, SUMMARY, url=url)], T0)
+    again = store.ingest(wire, [entry("guid:1-repost", TITLE, SUMMARY, url=url)], T0 + HOUR)
+    assert again.new[0].story_id == first.new[0].story_id
+
+
+def test_a_link_one_feed_shares_among_entries_still_joins_another_feeds_story(
+    store: Store,
+) -> None:
+    show, digest = primed_feed(store, "show"), primed_feed(store, "digest")
+    url = "https://pod.example/border-watch"
+    first = store.ingest(show, [entry("guid:ep1", "Episode 1: patrols", url=url)], T0)
+    cited = store.ingest(digest, [entry("guid:d1", "Worth a listen", url=url)], T0 + HOUR)
+    assert cited.new[0].story_id == first.new[0].story_id
+
+
 def test_near_identical_title_in_two_feeds_within_48h_is_one_story(store: Store) -> None:
     aa, trt = primed_feed(store, "aa"), primed_feed(store, "trt")
     first = store.ingest(aa, [entry("guid:a1", TITLE, SUMMARY)], T0)
@@ -204,8 +261,9 @@ def test_story_keys_are_plain_data_for_a_worker_process() -> None:
 
 
 def _clustering_polls(round_: int) -> list[tuple[str, list[PolledEntry]]]:
-    """Polls of three feeds that cluster every way: by URL and by text, across feeds and within
-    one poll, with short texts that never cluster. Each round has its own keys and URLs."""
+    """Polls of three feeds that cluster every way: by URL across feeds (never inside one: a5),
+    by text across feeds and within one poll, with short texts that never cluster. Each round
+    has its own keys and URLs."""
     edited = TITLE.replace("joint", "new joint")
 
     def url(path: str) -> str:
@@ -258,11 +316,11 @@ def test_precomputed_story_keys_assign_the_same_stories(store: Store) -> None:
     ]
     first = computed[0][0]
     assert [(story_id - first, new) for story_id, new in computed] == [
-        (0, True), (0, False), (1, True), (2, True), (0, False),  # aa
-        (0, False), (3, True), (4, True),  # trt
-        (2, False), (4, False),  # dha
+        (0, True), (0, False), (1, True), (2, True), (3, True),  # aa
+        (0, False), (4, True), (5, True),  # trt
+        (2, False), (5, False),  # dha
     ]  # fmt: skip
-    assert [(story_id - 5, new) for story_id, new in precomputed] == computed
+    assert [(story_id - 6, new) for story_id, new in precomputed] == computed
 
 
 def test_precomputed_story_keys_are_used_as_given(store: Store) -> None:

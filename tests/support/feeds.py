@@ -28,7 +28,7 @@ RSS_TYPE = {"Content-Type": "application/rss+xml; charset=utf-8"}
 
 @dataclass(frozen=True)
 class Item:
-    guid: str
+    guid: str | None  # None: the item has no <guid>
     title: str
     summary: str
     link: str | None = None
@@ -47,8 +47,8 @@ def rss(title: str, items: list[Item]) -> bytes:
         "<item>"
         f"<title>{escape(item.title)}</title>"
         f"<link>{escape(item.url)}</link>"
-        f'<guid isPermaLink="false">{escape(item.guid)}</guid>'
-        f"<description>{escape(item.summary)}</description>"
+        + (f'<guid isPermaLink="false">{escape(item.guid)}</guid>' if item.guid else "")
+        + f"<description>{escape(item.summary)}</description>"
         f"<pubDate>{format_datetime(item.published)}</pubDate>"
         "</item>"
         for item in sorted(items, key=lambda i: i.published, reverse=True)

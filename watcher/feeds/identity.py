@@ -12,6 +12,11 @@ to its order or dates, so nothing here looks at dates or positions. In order of 
 3. `link:<canonical link>` — no id;
 4. `text:<sha256>` — neither: a hash of the normalized title and summary.
 
+Where the link cannot tell the items of one feed apart either (podcasts and live pages that
+link every item to the same show or page), the text hash joins it: `guid+text:<id> <sha256>`
+and `link+text:<canonical link> <sha256>`. Those keys change once, when a second item with the
+link appears, and each such item then counts as new a single time.
+
 Keys longer than `MAX_KEY_LENGTH` are replaced by `sha256:<hex>` of the key so that a store
 column of bounded size holds every one.
 """
@@ -133,36 +138,52 @@ def entry_key(
     *,
     guid_repeats: bool = False,
     exact_guid: bool = False,
+    link_repeats: bool = False,
     by: IdentityRule = "auto",
 ) -> str:
     """The key of one entry.
 
     `guid_repeats`: its guid occurs more than once in its feed; `exact_guid`: another entry
-    of the feed has the same canonical guid, so the guid is taken exactly as written.
+    of the feed has the same canonical guid, so the guid is taken exactly as written;
+    `link_repeats`: another entry of the feed would get the same key from its link.
     """
     guid = _exact_guid(entry) if exact_guid else _guid_identity(entry)
     link = canonical_url(entry.link) if entry.link and entry.link.strip() else ""
     if by in ("auto", "guid") and guid:
         if not guid_repeats:
             return _bounded(f"guid:{guid}")
-        if link:
+        if link and not link_repeats:
             return _bounded(f"guid+link:{guid} {link}")
         return _bounded(f"guid+text:{guid} {_text_hash(entry.title, entry.summary)}")
     if by in ("auto", "guid", "link") and link:
-        return _bounded(f"link:{link}")
+        if not link_repeats:
+            return _bounded(f"link:{link}")
+        return _bounded(f"link+text:{link} {_text_hash(entry.title, entry.summary)}")
     return f"text:{_text_hash(entry.title, entry.summary)}"
 
 
 def entry_keys(entries: Sequence[EntryIdentity], *, by: IdentityRule = "auto") -> list[str]:
-    """The keys of all entries of one feed, in order (guid repeats are judged feed-wide)."""
+    """The keys of all entries of one feed, in order (repeats are judged feed-wide)."""
     canonical = Counter(map(_guid_identity, entries))
     exact = Counter(map(_exact_guid, entries))
-    keys = []
+    choices = []
     for entry in entries:
         ambiguous = canonical[_guid_identity(entry)] > 1
         repeats = ambiguous and exact[_exact_guid(entry)] > 1
-        keys.append(entry_key(entry, guid_repeats=repeats, exact_guid=ambiguous, by=by))
-    return keys
+        choices.append((ambiguous, repeats))
+    keys = [
+        entry_key(entry, guid_repeats=repeats, exact_guid=ambiguous, by=by)
+        for entry, (ambiguous, repeats) in zip(entries, choices, strict=True)
+    ]
+    # A key given twice came from a link (guid keys are unique by now; text keys of the same
+    # text are the same entry): those entries take their text too.
+    counts = Counter(keys)
+    return [
+        entry_key(entry, guid_repeats=repeats, exact_guid=ambiguous, link_repeats=True, by=by)
+        if counts[key] > 1
+        else key
+        for entry, (ambiguous, repeats), key in zip(entries, choices, keys, strict=True)
+    ]
 
 
 class EveryKey:

@@ -1,5 +1,9 @@
 """Assigning new articles to stories (stories.py says when two are the same).
 
+A canonical URL joins articles of different feeds only: inside one feed, two entries with the
+same link are two entries (a podcast's episodes all linking to the show's page, a live page's
+updates), and only their text can make them one story.
+
 New articles (of one poll or a batch) are assigned together with a fixed number of statements:
 one lookup of their canonical URLs, one of their band keys, then the decisions in Python (an
 article may also join a story created by an earlier article of the same batch), then the
@@ -31,6 +35,7 @@ class StoryInput:
     """A new article to assign. `keys`, when given, must be `story_keys(title, summary)`
     (computed elsewhere, e.g. in a parser worker); when None they are computed here."""
 
+    feed_id: int
     title: str
     summary: str
     canonical_url: str | None
@@ -61,7 +66,7 @@ class _Candidate:
 @functools.cache
 def _by_url(dialect: str) -> Select[Any]:
     return (
-        select(article.c.canonical_url, article.c.story_id, story.c.last_seen_at)
+        select(article.c.canonical_url, article.c.feed_id, article.c.story_id, story.c.last_seen_at)
         .join(story, story.c.id == article.c.story_id)
         .where(one_of(article.c.canonical_url, "urls", dialect))
         .order_by(article.c.id)
@@ -114,9 +119,9 @@ def assign_stories(
 
     chosen: list[_Candidate] = []
     created: list[int] = []  # item index of each story this batch creates, by slot
-    for index, (url, item_keys) in enumerate(zip(urls, keys, strict=True)):
+    for index, (item, url, item_keys) in enumerate(zip(items, urls, keys, strict=True)):
         own = _Candidate(item_keys.title_words, item_keys.summary_words, now)
-        match = by_url.get(url) if url else None
+        match = _latest_of_another_feed(by_url.get(url, ()), item.feed_id) if url else None
         if match is None and item_keys.band_keys:
             # `get`: most keys have no story, and the defaultdict would store an empty list each.
             candidates = (c for key in item_keys.band_keys for c in by_band.get(key, ()))
@@ -127,8 +132,8 @@ def assign_stories(
             created.append(index)
             for key in item_keys.band_keys:
                 by_band[key].append(own)
-        if url and url not in by_url:
-            by_url[url] = match
+        if url:
+            by_url[url].append((item.feed_id, match))
         chosen.append(match)
 
     new_ids = _insert_stories(connection, urls, keys, created, now)
@@ -147,16 +152,26 @@ def assign_stories(
     return [outcome(index, candidate) for index, candidate in enumerate(chosen)]
 
 
-def _stories_by_url(connection: Connection, urls: set[str]) -> dict[str, _Candidate]:
-    found: dict[str, _Candidate] = {}
+_ByUrl = defaultdict[str, list[tuple[int, _Candidate]]]
+
+
+def _stories_by_url(connection: Connection, urls: set[str]) -> _ByUrl:
+    """The stories of the articles with these URLs, by URL: (feed id, story), oldest first."""
+    found: _ByUrl = defaultdict(list)
     if not urls:
         return found
     dialect = connection.dialect.name
     for row in connection.execute(_by_url(dialect), {"urls": many(dialect, sorted(urls))}):
-        # The latest article with the URL wins. Its story is joined by URL, never compared
-        # by text, so it needs no words.
-        found[row.canonical_url] = _Candidate((), (), row.last_seen_at, story_id=row.story_id)
+        # Joined by URL, never compared by text: no words needed.
+        candidate = _Candidate((), (), row.last_seen_at, story_id=row.story_id)
+        found[row.canonical_url].append((row.feed_id, candidate))
     return found
+
+
+def _latest_of_another_feed(
+    stories: Sequence[tuple[int, _Candidate]], feed_id: int
+) -> _Candidate | None:
+    return next((c for owner, c in reversed(stories) if owner != feed_id), None)
 
 
 def _stories_by_band(

@@ -259,8 +259,10 @@ def _store_new(
     stories = assign_stories(
         connection,
         [
-            StoryInput(e.article.title, e.article.summary, e.canonical_url, e.story_keys)
-            for _, e in alerting
+            StoryInput(
+                p.input.feed_id, e.article.title, e.article.summary, e.canonical_url, e.story_keys
+            )
+            for p, e in alerting
         ],
         now,
     )

@@ -5,10 +5,21 @@ from __future__ import annotations
 import tracemalloc
 
 from tests.support.httpserver import LoopbackServer, Reply, compress, zeros
-from watcher.feeds.fetch import Fetcher, HttpLimits, Outcome
+from watcher.feeds.fetch import Fetcher, FetchResult, HttpLimits, Outcome
 
 GIGABYTE = 1 << 30
 RSS = b'<rss version="2.0"><channel><title>Desk</title></channel></rss>\n' * 20
+
+
+async def fetch_traced(url: str) -> tuple[FetchResult, int]:
+    """The result of fetching `url` with a 10 MB decoded cap, and the peak traced memory."""
+    tracemalloc.start()
+    try:
+        async with Fetcher(HttpLimits(max_decoded_bytes=10_000_000, deadline=10)) as fetcher:
+            result = await fetcher.fetch(url)
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 async def test_a_decompression_bomb_is_stopped_at_the_decoded_cap_in_bounded_memory(
@@ -16,20 +27,25 @@ async def test_a_decompression_bomb_is_stopped_at_the_decoded_cap_in_bounded_mem
 ) -> None:
     # 1 GiB of zeros, gzipped by the server as the client reads: about 1 MB on the wire.
     server.route("/bomb", Reply(body=zeros(GIGABYTE), encoding="gzip"))
-    limits = HttpLimits(max_decoded_bytes=10_000_000, deadline=10)
-
-    tracemalloc.start()
-    try:
-        async with Fetcher(limits) as fetcher:
-            result = await fetcher.fetch(server.url("/bomb"))
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    result, peak = await fetch_traced(server.url("/bomb"))
 
     assert result.outcome is Outcome.FAILED
     assert result.error == "decompressed body exceeds 10 MB"
     assert result.status == 200 and result.body is None
     assert peak < 64_000_000, f"peak traced memory {peak} bytes"
+
+
+async def test_a_bomb_arriving_in_one_piece_is_still_inflated_in_bounded_steps(
+    server: LoopbackServer,
+) -> None:
+    # 200 MiB of zeros compressed ahead: about 200 kB, which the client reads in one go. Only
+    # an inflater with an output cap per step stays small on it.
+    bomb = compress(bytes(200 << 20), "gzip")
+    server.route("/bomb", Reply(headers={"Content-Encoding": "gzip"}, body=bomb))
+    result, peak = await fetch_traced(server.url("/bomb"))
+
+    assert result.error == "decompressed body exceeds 10 MB"
+    assert peak < 32_000_000, f"peak traced memory {peak} bytes"
 
 
 async def test_a_gigabyte_body_is_cut_at_the_wire_cap(

@@ -13,6 +13,7 @@ from watcher.store import AlertSpec, FetchOutcome, PolledEntry, Store, StoreErro
 from watcher.store.schema import match, seen_entry
 
 HOUR = dt.timedelta(hours=1)
+DAY = dt.timedelta(days=1)
 
 
 def test_new_entries_are_stored_once_even_across_restarts(
@@ -93,6 +94,17 @@ def test_every_entry_new_warns_of_missed_entries(store: Store) -> None:
     assert first.all_new
     second = store.ingest(feed_id, [entry("guid:3"), entry("guid:2")], T0 + HOUR)
     assert not second.all_new
+
+
+def test_a_new_entry_dated_before_the_seen_ones_still_alerts(store: Store) -> None:
+    # No date watermark: a story published late with an old date (a backdated correction, a
+    # feed that dates items when written, not when published) is as new as any.
+    feed_id = primed_feed(store)
+    store.ingest(feed_id, [entry("guid:recent", published=T0)], T0)
+    late = entry("guid:old", "Border patrols doubled", published=T0 - 30 * DAY, notifiers=("desk",))
+    result = store.ingest(feed_id, [late, entry("guid:recent", published=T0)], T0 + HOUR)
+    assert [new.entry_key for new in result.new] == ["guid:old"]
+    assert len(result.alerts) == 1
 
 
 def test_matches_and_alert_rows_hold_what_the_caller_computed(store: Store) -> None:

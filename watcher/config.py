@@ -111,6 +111,11 @@ class PollSettings(Section):
     max_interval: Duration = dt.timedelta(hours=24)
     tick: Duration = dt.timedelta(seconds=5)
     lease: Duration = dt.timedelta(minutes=5)
+    late_after: Duration = Field(
+        dt.timedelta(minutes=1),
+        description="a poll that starts this long after its feed was due counts as late: the "
+        "log warns that polls are falling behind, and the status line counts them",
+    )
     drain: Duration = Field(
         dt.timedelta(seconds=20),
         description="on SIGTERM, how long polls and sends in flight may finish before they "

@@ -33,6 +33,7 @@ from watcher.alerts.outbox import Deliverer
 from watcher.alerts.timing import digest_trigger
 from watcher.config import ConfigError, Settings, load_settings
 from watcher.feeds.fetch import Fetcher, quiet_noisy_loggers
+from watcher.lateness import Lateness
 from watcher.matching import LoadedRuleSet, load_ruleset
 from watcher.poller import Poller, PollReport, poll_every_feed
 from watcher.runtime import freeze_long_lived_objects, http_limits, parser_pool
@@ -100,6 +101,8 @@ class Daemon:
     _reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _last_dispatch: float = field(default_factory=time.monotonic)
+    _started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    _lateness: Lateness = field(init=False)
     _scheduler: AsyncIOScheduler | None = None
     _poller: Poller | None = None
     _deliverer: Deliverer | None = None
@@ -121,9 +124,12 @@ class Daemon:
 
     # -- the run -----------------------------------------------------------------------------
 
+    def __post_init__(self) -> None:
+        self._lateness = Lateness(self.settings.poll.late_after)
+
     async def run(self) -> int:
         quiet_noisy_loggers()
-        now = dt.datetime.now(dt.UTC)
+        now = self._started_at = dt.datetime.now(dt.UTC)
         self.store.sync_feeds([f for f in self.settings.feeds if f.enabled], now)
         self._release_leases_of_dead_processes()
         async with Fetcher(http_limits(self.settings.http)) as fetcher:
@@ -229,10 +235,13 @@ class Daemon:
         self._last_dispatch = time.monotonic()
         if self._stop.is_set():
             return
+        now = dt.datetime.now(dt.UTC)
+        warning = self._lateness.warning(now, self.settings.http.concurrency)
+        if warning:
+            log.warning("%s", warning)
         free = self.settings.http.concurrency - len(self._polls)
         if free <= 0:
             return
-        now = dt.datetime.now(dt.UTC)
         # Feeds due before the next tick are claimed now and polled at their due time, so a
         # feed is never polled up to a whole tick late (nor early).
         rows = await asyncio.to_thread(
@@ -257,6 +266,8 @@ class Daemon:
                 pass
             else:  # stopping: the lease is given back on exit, the feed stays due
                 return None
+        # Feeds overdue when the daemon started count from the start.
+        self._lateness.record(max(row.next_check_at, self._started_at), dt.datetime.now(dt.UTC))
         return await self._poll(row)
 
     async def _poll(self, row) -> PollReport | None:
@@ -400,6 +411,7 @@ class Daemon:
             self.notifier.ready(self._status_line())
             return False
         self.settings, self.rules = settings, rules
+        self._lateness.threshold = settings.poll.late_after
         assert self._poller is not None and self._deliverer is not None
         self._poller.reconfigure(settings, rules.ruleset)
         self._deliverer.settings = settings
@@ -415,7 +427,8 @@ class Daemon:
 
     def _status_line(self) -> str:
         feeds, rules = len(self.settings.feeds), len(self.rules.ruleset)
-        return f"{feeds} feeds, {rules} rules, {len(self._polls)} polling"
+        late = self._lateness.status(dt.datetime.now(dt.UTC))
+        return f"{feeds} feeds, {rules} rules, {len(self._polls)} polling{late}"
 
 
 def _log_report(report: PollReport) -> None:

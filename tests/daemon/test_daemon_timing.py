@@ -6,7 +6,8 @@ from itertools import pairwise
 
 from tests.daemon.stories import BAKERY, BORDER
 from tests.support.daemon import Setup, Watcher
-from tests.support.feeds import FeedSite
+from tests.support.feeds import RSS_TYPE, FeedSite, rss
+from tests.support.httpserver import Reply
 from tests.support.webhook import Webhook
 
 
@@ -42,3 +43,17 @@ def test_an_alert_leaves_right_after_the_poll_that_found_it(
         assert daemon.stop() == 0
     [post] = webhook.posts
     assert BORDER.url in post.message
+
+
+def test_polls_that_fall_behind_their_feeds_are_reported(setup: Setup, site: FeedSite):
+    # One fetch at a time and a feed that takes 3 s to answer: the other feed, due every
+    # second, waits behind it.
+    setup.http["concurrency"] = 1
+    setup.poll["late_after"] = "1s"
+    slow = Reply(delay=3, headers=RSS_TYPE, body=rss("Slow Wire", [BAKERY]))
+    setup.feed("slow", site.route("/slow", slow))
+    setup.feed("wire", site.feed("/wire", "Example Wire", [BAKERY]))
+    with Watcher(setup.write()) as daemon:
+        daemon.wait_log("polls are falling behind: ", within=30)
+        assert daemon.stop() == 0
+    assert "raise [http] concurrency (1 at once)" in daemon.log

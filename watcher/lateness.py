@@ -21,7 +21,8 @@ WINDOW = dt.timedelta(minutes=10)
 
 @dataclass(frozen=True, slots=True)
 class LateSummary:
-    """The late polls of the window: how many, and the latest start behind its due time."""
+    """The late polls of the window: how many, and the furthest one started behind its due
+    time."""
 
     polls: int
     worst: dt.timedelta

@@ -71,11 +71,10 @@ NOISY_LOGGERS = ("httpx", "httpcore", "apprise")
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT_REDIRECTS = frozenset({301, 308})
 _RETRY_AFTER_STATUSES = frozenset({429, 503})
-#: Inflate at most this much per call, so one network chunk never becomes one huge string.
 #: A client no fetch has used for this long is closed (a rotated proxy password or a reload
 #: that changed a feed's proxy or CA files leaves its old route's client behind for good).
 IDLE_CLIENT_SECONDS = 3600.0
-
+#: Inflate at most this much per call, so one network chunk never becomes one huge string.
 _INFLATE_STEP = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
 

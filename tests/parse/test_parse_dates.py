@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from watcher.feeds.parse import parse_date, render_age
+from watcher.feeds.parse import FeedContext, parse_date, parse_feed, render_age
 
 
 def offset(hours: float) -> dt.timezone:
@@ -35,6 +35,9 @@ def offset(hours: float) -> dt.timezone:
         ("2024-05-01T10:00:00Z", dt.datetime(2024, 5, 1, 10, tzinfo=offset(0))),
         ("2018-09-18 14:38:10", dt.datetime(2018, 9, 18, 14, 38, 10, tzinfo=offset(0))),
         ("2024-05-01", dt.datetime(2024, 5, 1, tzinfo=offset(0))),
+        # Slashes, which feedparser misreads (2025/12/1 as 1 November).
+        ("2025/12/1 09:05:00", dt.datetime(2025, 12, 1, 9, 5, tzinfo=offset(0))),
+        ("2016/06/29 15:07:41 +0200", dt.datetime(2016, 6, 29, 15, 7, 41, tzinfo=offset(2))),
     ],
 )
 def test_dates_keep_the_publishers_offset(raw: str, expected: dt.datetime) -> None:
@@ -44,15 +47,16 @@ def test_dates_keep_the_publishers_offset(raw: str, expected: dt.datetime) -> No
 
 
 @pytest.mark.parametrize(
-    "raw", ["2024-13-45T99:00:00Z", "Wed, 45 May 2024 10:00:00 GMT", "0000-00-00", "soon"]
+    "raw",
+    ["2024-13-45T99:00:00Z", "2024/13/45", "Wed, 45 May 2024 10:00:00 GMT", "0000-00-00", "soon"],
 )
 def test_impossible_or_unreadable_dates_are_rejected_not_rolled_over(raw: str) -> None:
     assert parse_date(raw) is None
 
 
 def test_feedparser_instant_is_used_only_for_shapes_we_do_not_read() -> None:
-    other = dt.datetime(2016, 6, 29, 13, 7, 41, tzinfo=dt.UTC)
-    assert parse_date("2016/6/29 15:07:41", other) == other
+    other = dt.datetime(2006, 9, 15, 12, 19, 53, tzinfo=dt.UTC)
+    assert parse_date("Fri, 2006/09/15 08:19:53 EDT", other) == other  # Perforce's shape
     assert parse_date("2024-13-45T99:00:00Z", other) is None
 
 
@@ -81,3 +85,16 @@ def test_render_age(before: dt.timedelta, age: str) -> None:
 def test_render_age_compares_instants_across_offsets() -> None:
     published = dt.datetime(2025, 5, 20, 14, 0, tzinfo=offset(3))  # 11:00 UTC
     assert render_age(published, NOW) == "1 hour ago"
+
+
+def test_an_item_dated_with_slashes_keeps_its_day() -> None:
+    body = (
+        b'<rss version="2.0"><channel><title>Port news</title><item><title>Ferry strike ends'
+        b"</title><guid>a1</guid><pubDate>2025/12/1 09:05:00</pubDate></item></channel></rss>"
+    )
+    fetched = dt.datetime(2025, 12, 1, 10, 0, tzinfo=dt.UTC)
+    context = FeedContext(name="port", url="https://port.example/rss")
+    [entry] = parse_feed(body, {}, feed=context, fetched_at=fetched).entries
+    assert entry.article.date == dt.date(2025, 12, 1)
+    assert entry.article.age == "55 minutes ago"
+    assert not entry.date_fallback

@@ -291,10 +291,31 @@ def test_bodies_that_are_not_feeds(parse: Parse, body: bytes, reason: str) -> No
 
 
 def test_truncated_feed_keeps_the_complete_entries(parse: Parse) -> None:
+    # The last item broke off before its guid: read now, it would come back as a second entry
+    # (under its guid) once the feed is whole.
     whole = rss("".join(f"<item><title>Item {n}</title><guid>i{n}</guid></item>" for n in range(3)))
     parsed = parse(whole[: whole.index(b"<guid>i2")])
-    assert [e.article.title for e in parsed.entries][:2] == ["Item 0", "Item 1"]
+    assert [e.article.title for e in parsed.entries] == ["Item 0", "Item 1"]
     assert any("read with the lenient parser" in problem for problem in parsed.problems)
+    assert (
+        "feed: the document breaks off inside its last entry ('Item 2'); it is read when the "
+        "feed sends it whole"
+    ) in parsed.problems
+
+
+@pytest.mark.parametrize("cut_before", [b"</channel>", b"</rss>"])
+def test_a_feed_that_breaks_off_after_an_item_keeps_that_item(
+    parse: Parse, cut_before: bytes
+) -> None:
+    whole = rss("".join(f"<item><title>Item {n}</title><guid>i{n}</guid></item>" for n in range(3)))
+    parsed = parse(whole[: whole.index(cut_before)] + b"\n")
+    assert [e.article.title for e in parsed.entries] == ["Item 0", "Item 1", "Item 2"]
+
+
+def test_junk_after_the_end_of_a_feed_loses_no_entry(parse: Parse) -> None:
+    whole = rss("".join(f"<item><title>Item {n}</title><guid>i{n}</guid></item>" for n in range(3)))
+    parsed = parse(whole + b"\n<b>Warning</b>: Cannot modify header information in feed.php")
+    assert [e.article.title for e in parsed.entries] == ["Item 0", "Item 1", "Item 2"]
 
 
 def test_truncated_beyond_recovery_is_an_error(parse: Parse) -> None:

@@ -124,17 +124,18 @@ ZONE_OFFSETS = {
     "AEST": 600, "AEDT": 660, "NZST": 720, "NZDT": 780,
 }  # fmt: skip
 
+# Also `2025/12/1 09:05:00`, which feedparser misreads (as 1 November 2025).
 _ISO_DATE = re.compile(
-    r"(\d{4})-(\d{1,2})-(\d{1,2})"
+    r"(\d{4})(?P<sep>[-/])(\d{1,2})(?P=sep)(\d{1,2})"
     r"(?:[Tt ]+(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
     r"\s*(Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?"
 )
-_ISO_START = re.compile(r"\d{4}-\d")
+_ISO_START = re.compile(r"\d{4}[-/]\d")
 _ZONE_NAME = re.compile(r"\(?([A-Za-z]{2,5})\)?$")
 
 
 def _iso_date(match: re.Match[str]) -> dt.datetime | None:
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    year, _, month, day, hour, minute, second, fraction, zone = match.groups()
     offset = dt.timedelta(0)
     if zone and zone[0] in "+-":
         digits = zone[1:].replace(":", "")
@@ -167,7 +168,8 @@ def parse_date(raw: str, fallback: dt.datetime | None = None) -> dt.datetime | N
     """The instant a feed's date string names, in the publisher's own UTC offset.
 
     RFC 822 (`Wed, 01 May 2024 10:00:00 +0200`, also with a zone abbreviation or none) and
-    ISO 8601/RFC 3339 (`2024-05-01T10:00:00+02:00`, `2018-09-18 14:38:10`) are read here; a
+    ISO 8601/RFC 3339 (`2024-05-01T10:00:00+02:00`, `2018-09-18 14:38:10`, `2016/6/29 15:07`)
+    are read here; a
     missing zone means UTC. A string of either shape with impossible values (`2024-13-45`)
     gives None rather than a rolled-over date. `fallback` — the instant another parser found
     (feedparser's `*_parsed`, already in UTC) — is used only for strings of neither shape.
@@ -660,6 +662,18 @@ def _from_feedparser(
 _HTML_PAGE = re.compile(rb"<html[\s>]|<!doctype\s+html|<head[\s>]|<body[\s>]", re.I)
 
 
+_ROOT_END = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>")
+_ENTRY_END = re.compile(rb"</(?:[\w.-]+:)?(?:channel|item|entry)\s*>\s*\Z")
+
+
+def _breaks_off_inside_an_entry(document: bytes) -> bool:
+    """Whether the document stops before its root element's end (not merely followed by junk,
+    such as a PHP warning), and not right after an entry's end (where the last one is whole)."""
+    if _ROOT_END.search(document):
+        return False
+    return not _ENTRY_END.search(document[-256:].rstrip(b"\x00"))
+
+
 def _not_a_feed(body: bytes, content_type: str, error: BaseException | None, page_url: str) -> str:
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type in ("text/html", "application/xhtml+xml") or _HTML_PAGE.search(body[:4096]):
@@ -727,6 +741,15 @@ def _xml_feed(
         problems.append(f"feed: {_describe(encoding_error)}")
     if syntax_error is not None:
         problems.append(f"feed: {_describe(syntax_error)}; read with the lenient parser")
+        if entries and _breaks_off_inside_an_entry(document):
+            # Its guid or end may be missing: read now, it would come back under another key
+            # once the feed is whole, a second time.
+            title = html_to_text(str(entries[-1].get("title", ""))) or "untitled"
+            entries = entries[:-1]
+            problems.append(
+                f"feed: the document breaks off inside its last entry ({title!r}); it is read "
+                "when the feed sends it whole"
+            )
     channel = parsed.get("feed", {})
     facts = _FeedFacts(
         context=context,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from tests.support.httpserver import LoopbackServer, Reply
+from tests.support.tls import PrivateCA
 from watcher.feeds.fetch import Fetcher, Outcome
+from watcher.feeds.route import Route
 
 FEED = Reply(headers={"Content-Type": "application/atom+xml"}, body=b"<feed/>")
 
@@ -89,3 +91,33 @@ async def test_broken_redirects_say_what_is_wrong(server: LoopbackServer, fetche
 
     assert nowhere.error == "HTTP 302 Found without a Location header"
     assert ftp.error == "redirect to a 'ftp' URL refused"
+
+
+async def test_an_https_feed_is_never_moved_or_fetched_over_plain_http(
+    server: LoopbackServer, private_ca: PrivateCA
+) -> None:
+    server.route("/feed", FEED)
+    with LoopbackServer(tls=private_ca.server_context()) as secure:
+        secure.route("/feed", Reply.redirect(server.url("/feed"), status=301))
+        secure.route("/hop", Reply.redirect("/moved", status=301))  # https → https is fine
+        secure.route("/moved", FEED)
+        async with Fetcher() as fetcher:
+            route = Route(ca_files=(str(private_ca.pem),))
+            downgraded = await fetcher.fetch(secure.url("/feed"), route=route)
+            moved = await fetcher.fetch(secure.url("/hop"), route=route)
+
+    assert downgraded.outcome is Outcome.FAILED
+    assert downgraded.error == (
+        f"redirect from https to plain http refused ({server.url('/feed')}); if the feed is "
+        "really only served over http, configure its http:// URL"
+    )
+    assert downgraded.permanent_redirect_to is None
+    assert server.requests_to("/feed") == []
+    assert moved.outcome is Outcome.FETCHED
+
+
+async def test_a_feed_configured_as_http_may_be_sent_on_over_http(
+    server: LoopbackServer, fetcher: Fetcher
+) -> None:
+    url = _chain(server, [301])
+    assert (await fetcher.fetch(url)).outcome is Outcome.FETCHED

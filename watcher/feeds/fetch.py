@@ -810,6 +810,13 @@ class _Attempt:
             ) from None
         if target.scheme not in ("http", "https"):
             raise _Failed(f"redirect to a {target.scheme!r} URL refused", response)
+        if target.scheme == "http" and self._url.lower().startswith("https:"):
+            # A feed configured as https stays encrypted: a downgrade is a mistake or an attack.
+            raise _Failed(
+                f"redirect from https to plain http refused ({redact_url(target)}); if the "
+                "feed is really only served over http, configure its http:// URL",
+                response,
+            )
         self._hop_statuses.append(status)
         if target in visited:
             chain = " → ".join(redact_url(u) for u in [*visited, target])

@@ -96,6 +96,11 @@ class HttpSettings(Section):
     max_redirects: int = Field(5, ge=0, le=20)
     concurrency: int = Field(20, ge=1)
     per_host: int = Field(2, ge=1)
+    link_ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(
+        [80, 443],
+        description="ports article links from feeds (full text) may reach; a feed with "
+        "allow_private = true is not held to them",
+    )
     proxy: ProxyUrl | None = Field(
         None,
         description="proxy URL for every feed ('direct': none); default: HTTP(S)_PROXY, NO_PROXY",

@@ -21,6 +21,7 @@ def http_limits(http: HttpSettings) -> HttpLimits:
         max_redirects=http.max_redirects,
         concurrency=http.concurrency,
         per_host=http.per_host,
+        link_ports=frozenset(http.link_ports),
     )
 
 

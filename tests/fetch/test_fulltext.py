@@ -38,7 +38,9 @@ def loopback_counts_as_public(ip: IPAddress) -> str | None:
 
 @pytest.fixture
 async def lenient_fetcher() -> AsyncIterator[Fetcher]:
-    async with Fetcher(HttpLimits(deadline=2), address_check=loopback_counts_as_public) as f:
+    async with Fetcher(
+        HttpLimits(deadline=2, link_ports=None), address_check=loopback_counts_as_public
+    ) as f:
         yield f
 
 
@@ -79,6 +81,41 @@ async def test_a_redirect_to_the_cloud_metadata_address_is_refused(
         "refused to connect to 169.254.169.254: 169.254.169.254 is a cloud metadata address"
     )
     assert [request.path for request in server.requests] == ["/article"]
+
+
+async def test_a_link_to_a_port_other_than_80_or_443_is_refused_unless_configured(
+    server: LoopbackServer,
+) -> None:
+    # Admin consoles and internal services listen on such ports, on public addresses too.
+    server.route("/article", Reply(headers=HTML, body=PAGE))
+    async with Fetcher(HttpLimits(deadline=2), address_check=loopback_counts_as_public) as plain:
+        refused = await fetch_full_text(plain, server.url("/article"))
+
+    assert isinstance(refused, FullTextError)
+    assert refused.reason == (
+        f"refused to connect to port {server.port}: links from feeds may reach ports 80, 443 "
+        "(`[http] link_ports`)"
+    )
+    assert server.requests == []
+
+    allowed = HttpLimits(deadline=2, link_ports=frozenset({80, 443, server.port}))
+    async with Fetcher(allowed, address_check=loopback_counts_as_public) as configured:
+        fetched = await fetch_full_text(configured, server.url("/article"))
+
+    assert isinstance(fetched, list) and fetched[-3:] == PARAGRAPHS
+
+
+async def test_a_link_with_credentials_in_it_is_refused(
+    server: LoopbackServer, lenient_fetcher: Fetcher
+) -> None:
+    server.route("/article", Reply(headers=HTML, body=PAGE))
+    link = server.url("/article").replace("http://", "http://admin:hunter2@")
+
+    result = await fetch_full_text(lenient_fetcher, link)
+
+    assert isinstance(result, FullTextError)
+    assert result.reason == "refused: the link carries credentials"
+    assert server.requests == []
 
 
 async def test_a_public_page_passes_the_guard(

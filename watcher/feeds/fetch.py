@@ -48,10 +48,12 @@ from watcher.feeds.headers import FeedHeaders, merged
 from watcher.feeds.route import DIRECT, Route, RouteError, proxy_for
 from watcher.feeds.schedule import retry_after_seconds
 from watcher.feeds.ssrf import (
+    LINK_PORTS,
     AddressCheck,
     AddressRefused,
     PublicOnlyBackend,
     address_problem,
+    link_problem,
     literal_host_problem,
 )
 
@@ -94,6 +96,9 @@ class HttpLimits(BaseModel):
     concurrency: int = Field(20, ge=1, description="fetches in flight at once, all hosts")
     per_host: int = Field(2, ge=1, description="fetches in flight at once per host")
     max_retry_after: float = Field(86_400.0, gt=0, description="longest Retry-After honoured")
+    link_ports: frozenset[int] | None = Field(
+        LINK_PORTS, description="ports links from feeds may reach (None: any)"
+    )
 
 
 class Outcome(StrEnum):
@@ -591,6 +596,20 @@ class Fetcher:
         for client in [self._clients.pop(key) for key in idle]:
             await client.aclose()
 
+    def _hop_check(self, route: Route) -> Callable[[httpx.URL], str | None]:
+        """Why a hop of a link from a feed may not be sent. Through the feed's own proxy, which
+        resolves names itself, also the hosts written as addresses (and `localhost`)."""
+        proxied = route.proxy not in (None, DIRECT)
+        ports = self.limits.link_ports
+
+        def problem(url: httpx.URL) -> str | None:
+            refused = link_problem(url.scheme, url.port, url.userinfo, ports)
+            if refused is None and proxied:
+                refused = literal_host_problem(url.host, self._address_check)
+            return refused
+
+        return problem
+
     def _client_for(self, route: Route, *, public_only: bool) -> _Client:
         """The client whose pools take `route`'s way; RouteError when it cannot be built."""
         key = (route, public_only)
@@ -659,11 +678,9 @@ class Fetcher:
             client = self._client_for(route, public_only=public_only)
         except RouteError as error:
             return FetchResult(url, url, Outcome.FAILED, error=str(error))
-        host_check = None
-        if public_only and route.proxy not in (None, DIRECT):
-            host_check = functools.partial(literal_host_problem, check=self._address_check)
+        hop_check = self._hop_check(route) if public_only else None
         attempt = _Attempt(
-            self, client, url, request_headers, headers, previous_body_hash, started, host_check
+            self, client, url, request_headers, headers, previous_body_hash, started, hop_check
         )
         client.in_flight += 1
         try:
@@ -696,7 +713,7 @@ class _Attempt:
         feed_headers: FeedHeaders | None,
         previous_body_hash: str | None,
         started: float,
-        host_check: Callable[[str], str | None] | None = None,
+        hop_check: Callable[[httpx.URL], str | None] | None = None,
     ) -> None:
         self._limits = fetcher.limits
         self._hosts = fetcher._hosts
@@ -709,9 +726,9 @@ class _Attempt:
         self._current: httpx.URL | None = None
         self._held: str | None = None
         self._hop_statuses: list[int] = []
-        # Why a hop's host may not be reached, checked before each hop is sent (the SSRF guard
-        # for fetches through a proxy, which resolves names where no check can see them).
-        self._host_check = host_check
+        # Why a hop may not be sent, checked before each one (links from feeds: see
+        # `Fetcher._hop_check`).
+        self._hop_check = hop_check
 
     async def run(self) -> FetchResult:
         try:
@@ -784,7 +801,7 @@ class _Attempt:
             raise
 
     async def _send(self, target: httpx.URL) -> httpx.Response:
-        if self._host_check is not None and (refused := self._host_check(target.host)):
+        if self._hop_check is not None and (refused := self._hop_check(target)):
             raise _Failed(refused)
         headers = self._headers
         if self._feed_headers is not None:

@@ -68,6 +68,27 @@ def address_problem(ip: IPAddress) -> str | None:
     return None if ip.is_global else "not a public address"
 
 
+#: The ports a link from a feed may reach unless the configuration names others.
+LINK_PORTS = frozenset({80, 443})
+
+
+def link_problem(
+    scheme: str, port: int | None, userinfo: bytes, ports: frozenset[int] | None
+) -> str | None:
+    """Why a link from a feed may not be fetched whatever its address: credentials written into
+    it, or a port outside `ports` (None: any port), where internal services tend to listen."""
+    if userinfo:
+        return "refused: the link carries credentials"
+    port = port or (443 if scheme == "https" else 80)
+    if ports is not None and port not in ports:
+        allowed = ", ".join(str(number) for number in sorted(ports))
+        return (
+            f"refused to connect to port {port}: links from feeds may reach ports {allowed} "
+            "(`[http] link_ports`)"
+        )
+    return None
+
+
 def literal_host_problem(host: str, check: AddressCheck = address_problem) -> str | None:
     """Why a fetch through a proxy may not go to `host`, when that can be told without
     resolving it: an address `check` refuses, or a `localhost` name. None otherwise: the proxy

@@ -292,9 +292,13 @@ class Poller:
         interval = feed.interval or poll.interval
         fetch = read.fetch
         if fetch.outcome is Outcome.DEFERRED:
-            # The host asked everyone to wait: not this feed's fault, not an error.
+            # The host asked everyone to wait: not this feed's fault, nor a poll at all.
             wait = dt.timedelta(seconds=fetch.retry_after or poll.min_interval.total_seconds())
-            return FetchOutcome(row.last_status, now + wait)
+            return FetchOutcome(row.last_status, now + wait, effect="not_fetched")
+        if read.error is not None and fetch.retry_after and fetch.status in (429, 503):
+            # The server asked for a pause: honoured, and not held against the feed.
+            wait = max(dt.timedelta(seconds=fetch.retry_after), poll.min_interval)
+            return FetchOutcome(fetch.status, now + wait, error=read.error, effect="paused")
         if read.error is not None:
             errors = row.error_count + 1
             wait = max(backoff_delay(errors, interval, rng=self.rng), poll.min_interval)
@@ -305,7 +309,8 @@ class Poller:
         next_at = next_check_at(
             now,
             interval,
-            ttl_minutes=read.parsed.ttl if read.parsed else None,
+            # A 304 or an unchanged body is not read: the ttl the feed last gave still holds.
+            ttl_minutes=read.parsed.ttl if read.parsed else row.ttl_minutes,
             cache_control=headers.get("cache-control"),
             expires=headers.get("expires"),
             date=headers.get("date"),
@@ -321,11 +326,19 @@ class Poller:
         validators = None
         if fetch.body is not None or fetch.unchanged:
             validators = Validators(fetch.etag, fetch.last_modified, fetch.body_hash)
+        elif fetch.outcome is Outcome.NOT_MODIFIED and (fetch.etag or fetch.last_modified):
+            # A 304 carries the validators a 200 would carry now (RFC 9110 §15.4.5): kept, so
+            # that the next request does not name ones the server may stop honouring.
+            validators = Validators(
+                fetch.etag or row.etag, fetch.last_modified or row.last_modified, row.body_hash
+            )
         return FetchOutcome(
             fetch.status,
             next_at,
             validators=validators,
             moved_to=fetch.permanent_redirect_to,
+            read_ttl=read.parsed is not None,
+            ttl_minutes=read.parsed.ttl if read.parsed else None,
         )
 
 

@@ -32,6 +32,23 @@ def test_reopening_is_idempotent_and_keeps_data(open_store: Callable[[], Store])
     assert rows == list(range(1, LATEST_VERSION + 1))
 
 
+def test_a_version_1_database_is_upgraded_keeping_its_feeds(
+    open_store: Callable[[], Store],
+) -> None:
+    # Version 1 as it was: no feed.ttl_minutes, no record of step 2.
+    store = open_store()
+    add_feed(store, "wire")
+    with store.engine.begin() as connection:
+        connection.execute(sa.text("ALTER TABLE feed DROP COLUMN ttl_minutes"))
+        connection.execute(sa.delete(schema_version).where(schema_version.c.version == 2))
+    store.close()
+
+    upgraded = open_store()
+    row = upgraded.feed("wire")
+    assert upgraded.schema_version() == LATEST_VERSION
+    assert row is not None and row.ttl_minutes is None
+
+
 def test_a_database_from_a_newer_watcher_is_refused(open_store: Callable[[], Store]) -> None:
     store = open_store()
     with store.engine.begin() as connection:

@@ -19,6 +19,7 @@ from watcher.store.values import (
     FeedConfigLike,
     FeedRow,
     FeedStatus,
+    FetchEffect,
     FetchOutcome,
     StoreError,
     SyncResult,
@@ -151,7 +152,11 @@ def record_fetches_of_known_feeds(
     runs: list[tuple[Update, list[dict[str, object]]]] = []
     for feed_id, outcome, now in fetches:
         statement = _record_statement(
-            outcome.error is not None, outcome.status == GONE, outcome.validators is not None
+            outcome.error is not None,
+            outcome.status == GONE,
+            outcome.validators is not None,
+            outcome.effect,
+            outcome.read_ttl,
         )
         if not runs or runs[-1][0] is not statement:
             runs.append((statement, []))
@@ -173,6 +178,8 @@ def _record_parameters(feed_id: int, outcome: FetchOutcome, now: dt.datetime) ->
     }
     if outcome.status == GONE:
         params["p_disabled"] = outcome.error or "HTTP 410 Gone"
+    if outcome.read_ttl:
+        params["p_ttl"] = outcome.ttl_minutes
     if outcome.validators is not None:
         params.update(
             p_etag=outcome.validators.etag,
@@ -188,24 +195,31 @@ def _existing_statement(dialect: str) -> Select[Any]:
 
 
 @functools.cache
-def _record_statement(failed: bool, gone: bool, validators: bool) -> Update:
+def _record_statement(
+    failed: bool, gone: bool, validators: bool, effect: FetchEffect, read_ttl: bool
+) -> Update:
     """One UPDATE per kind of outcome, built once: a poll cycle records a fetch per feed, and
     building the statement anew each time cost more than running it. The error count moves
     in the statement itself, so no read of the row comes first."""
     values: dict[str, object] = {
-        "last_status": bindparam("p_status"),
-        "last_error": bindparam("p_error"),
-        "last_polled_at": bindparam("p_now"),
         "next_check_at": bindparam("p_next"),
         "lease_owner": None,
         "lease_until": None,
     }
-    if failed:
+    if effect != "not_fetched":
+        values.update(
+            last_status=bindparam("p_status"),
+            last_error=bindparam("p_error"),
+            last_polled_at=bindparam("p_now"),
+        )
+    if effect == "counted" and failed:
         values["error_count"] = feed.c.error_count + 1
-    else:
+    elif effect == "counted":
         values.update(error_count=0, last_success_at=bindparam("p_now"))
     if gone:
         values["disabled_reason"] = bindparam("p_disabled")
+    if read_ttl:
+        values["ttl_minutes"] = bindparam("p_ttl")
     if validators:
         values.update(
             etag=bindparam("p_etag"),
@@ -291,6 +305,7 @@ def _feed_row(row: Row) -> FeedRow:
         error_count=row.error_count,
         next_check_at=row.next_check_at,
         last_success_at=row.last_success_at,
+        ttl_minutes=row.ttl_minutes,
         lease_owner=row.lease_owner,
         lease_until=row.lease_until,
         listed_at=row.listed_at,

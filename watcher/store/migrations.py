@@ -4,9 +4,9 @@ Each step runs in its own transaction together with the row recording it in `sch
 so a crash mid-upgrade leaves the database at the previous version, never between two. A
 database newer than this code is refused rather than half-understood.
 
-Step 1 creates the tables of schema.py. When a later version changes a table, step 1 must keep
-creating what version 1 had: copy its table definitions into the step before editing
-schema.py, and add a step that performs the change (ALTER TABLE …) on existing databases.
+Step 1 creates the tables of schema.py as they are now. Each later step brings a database of
+the version before up to date (ALTER TABLE …) and does nothing where step 1 already did, so
+that a new database and an upgraded one end the same.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from sqlalchemy import func, insert, inspect, select
+from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.engine import Connection
 
 from watcher.store import schema
@@ -28,8 +28,14 @@ def _create_tables(connection: Connection) -> None:
     schema.metadata.create_all(connection)
 
 
+def _add_feed_ttl(connection: Connection) -> None:
+    columns = {column["name"] for column in inspect(connection).get_columns(schema.feed.name)}
+    if "ttl_minutes" not in columns:
+        connection.execute(text("ALTER TABLE feed ADD COLUMN ttl_minutes INTEGER"))
+
+
 #: STEPS[n] takes a database from version n to version n + 1.
-STEPS: tuple[MigrationStep, ...] = (_create_tables,)
+STEPS: tuple[MigrationStep, ...] = (_create_tables, _add_feed_ttl)
 LATEST_VERSION = len(STEPS)
 
 

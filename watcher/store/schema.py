@@ -54,6 +54,8 @@ feed = Table(
     # When the first poll's entries were marked seen; NULL means the next ingest is the first.
     Column("primed_at", UTCDateTime),
     Column("next_check_at", UTCDateTime, nullable=False),
+    # The RSS <ttl> of the last body read: 304s and unchanged bodies still wait for it.
+    Column("ttl_minutes", Integer),
     Column("lease_owner", NAME),
     Column("lease_until", UTCDateTime),
     # Set only by a 410 Gone; other errors back off but never stop a feed.

@@ -11,6 +11,11 @@ from typing import Any, Literal, Protocol
 from watcher.article import Article
 from watcher.stories import StoryKeys
 
+#: How a fetch counts for the feed's health: `counted` (an error raises the error count, a
+#: success resets it), `paused` (the server asked for a pause, a 429 or 503 with Retry-After:
+#: status and reason are recorded, the error count and last success stay), `not_fetched`
+#: (nothing was sent, its host is cooling down: only the next check moves).
+FetchEffect = Literal["counted", "paused", "not_fetched"]
 AlertKind = Literal["immediate", "digest"]
 AlertStatus = Literal["pending", "sent", "dead"]
 SkipReason = Literal["duplicate", "throttled"]
@@ -59,6 +64,8 @@ class FeedRow:
     error_count: int
     next_check_at: dt.datetime
     last_success_at: dt.datetime | None
+    #: The RSS <ttl> of the last body read (minutes; None: it had none).
+    ttl_minutes: int | None
     lease_owner: str | None
     lease_until: dt.datetime | None
     # When the store last took in the feed's list of entries: every entry then listed is
@@ -120,6 +127,10 @@ class FetchOutcome:
     error: str | None = None
     validators: Validators | None = None
     moved_to: str | None = None
+    effect: FetchEffect = "counted"
+    #: The body was read: its RSS <ttl> (or None, for none) replaces the stored one.
+    read_ttl: bool = False
+    ttl_minutes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -168,3 +168,18 @@ async def test_the_global_limit_holds_across_hosts(server: LoopbackServer) -> No
 
     assert all(result.outcome is Outcome.FETCHED for result in results)
     assert server.peak_active == 3
+
+
+async def test_a_fetch_waiting_for_a_global_slot_has_its_whole_deadline_left(
+    server: LoopbackServer,
+) -> None:
+    # Each fetch alone takes 0.6 s of its 1 s deadline; the one that waits for the single slot
+    # must not have spent its deadline waiting (1.2 s in all), even on a host of its own.
+    server.route("/slow", Reply(body=b"<rss/>", delay=0.6))
+    urls = [server.url("/slow", host=host) for host in ("127.0.0.1", "localhost")]
+
+    async with Fetcher(HttpLimits(per_host=1, concurrency=1, deadline=1.0)) as fetcher:
+        results = await asyncio.gather(*(fetcher.fetch(url) for url in urls))
+
+    assert [(r.outcome, r.error) for r in results] == [(Outcome.FETCHED, None)] * 2
+    assert server.peak_active == 1

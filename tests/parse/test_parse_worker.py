@@ -56,6 +56,18 @@ class KillsItsWorker(FeedContext):
         return (_kill_this_process, ())
 
 
+def _named_in_this_process(name: str, url: str) -> FeedContext:
+    return FeedContext(name=f"{name}@{os.getpid()}", url=url)
+
+
+class NamedByItsWorker(FeedContext):
+    """A feed context that the worker process unpickling it names `name@pid`: the articles
+    parsed with it say which process parsed them."""
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return (_named_in_this_process, (self.name, self.url))
+
+
 @pytest.fixture
 async def pool() -> AsyncIterator[ParserPool]:
     async with ParserPool(max_workers=2, memory_limit=256 * 2**20) as parser_pool:
@@ -106,10 +118,28 @@ async def test_killed_worker_fails_only_its_own_feed(workers: int) -> None:
         assert len((await pool.parse(SMALL, {}, feed(), FETCHED_AT)).entries) == 1
 
 
+async def test_a_worker_that_parsed_its_share_of_feeds_is_replaced_by_a_fresh_one() -> None:
+    # feedparser's memory creeps up over many feeds: a worker leaves after its share.
+    async with ParserPool(max_workers=1, tasks_per_worker=2) as pool:
+        parsed = [
+            await pool.parse(SMALL, {}, NamedByItsWorker(**feed(f"f{n}").model_dump()), FETCHED_AT)
+            for n in range(5)
+        ]
+
+    parsed_by = [p.entries[0].article.feed.split("@") for p in parsed]
+    assert [name for name, _ in parsed_by] == [f"f{n}" for n in range(5)]
+    assert [(e.key, e.article.title) for p in parsed for e in p.entries] == [
+        ("guid:t1", "Tide tables for June")
+    ] * 5
+    pids = [int(pid) for _, pid in parsed_by]
+    assert pids[0] == pids[1] != pids[2] == pids[3] != pids[4]
+    assert len(set(pids)) == 3 and os.getpid() not in pids
+
+
 def test_a_request_sent_to_a_worker_just_dead_fails_no_other_feed() -> None:
-    # The window the test above hits now and then: a feed is sent to a worker that has just
-    # died on another. Its request stays in the pipe's buffer; stopping the worker must not
-    # raise that broken pipe into the feed whose thread stops it.
+    # The window test_killed_worker_fails_only_its_own_feed hit now and then: a feed is sent
+    # to a worker that has just died on another. Its request stays in the pipe's buffer;
+    # stopping the worker must not raise that broken pipe into the feed whose thread stops it.
     worker = _Worker(256 * 2**20, tasks=10)
     worker.process.kill()
     worker.process.wait()

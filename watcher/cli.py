@@ -397,6 +397,25 @@ def _daemon(
 
 
 @app.command()
+def enable(
+    name: Annotated[str, typer.Argument(help="The feed's name in the config.")],
+    config: ConfigOption = None,
+) -> None:
+    """Poll again a feed that a 410 Gone stopped (a running daemon picks it up at once)."""
+    settings = _settings(config)
+    try:
+        with Store.open(settings.store.url) as store:
+            enabled = store.enable_feed(name, dt.datetime.now(dt.UTC))
+    except StoreError as error:
+        stderr.print(f"store: {error}", markup=False)
+        raise typer.Exit(2) from None
+    if not enabled:
+        stderr.print(f"{name}: no stopped feed of that name", markup=False)
+        raise typer.Exit(1)
+    stdout.print(f"{name}: enabled; it is polled at the next dispatch", markup=False)
+
+
+@app.command()
 def status(
     config: ConfigOption = None,
     output_format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,

@@ -32,7 +32,7 @@ from watcher.alerts.dispatch import deliver
 from watcher.alerts.outbox import Deliverer
 from watcher.alerts.timing import digest_trigger
 from watcher.config import ConfigError, Settings, load_settings
-from watcher.feeds.fetch import Fetcher, quiet_noisy_loggers
+from watcher.feeds.fetch import Fetcher, quiet_noisy_loggers, redact_url
 from watcher.lateness import Lateness
 from watcher.matching import LoadedRuleSet, load_ruleset
 from watcher.poller import Poller, PollReport, poll_every_feed
@@ -41,6 +41,8 @@ from watcher.sdnotify import Notifier
 from watcher.store import Store
 
 log = logging.getLogger(__name__)
+
+GONE = 410
 
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
 
@@ -296,12 +298,17 @@ class Daemon:
         return report
 
     async def _tell_ops(self, report: PollReport, errors_before: int) -> None:
-        """Tell the ops notifier when a feed breaks (N errors in a row) and when it recovers."""
+        """Tell the ops notifier when a feed breaks (N errors in a row), when it recovers, when
+        a 410 stops it and when a permanent redirect moves it."""
         name = self.settings.alerts.ops_notifier
         threshold = self.settings.poll.broken_after_errors
-        if not name or self.dry_run or name not in self.settings.notifiers:
+        if not name or self.dry_run or name not in self.settings.notifiers or report.paused:
             return
-        if report.error is not None and errors_before + 1 == threshold:
+        if report.status == GONE:
+            text = f"feed {report.feed} is {_STOPPED.format(feed=report.feed)}"
+        elif report.moved_to is not None:
+            text = f"feed {report.feed} {_MOVED.format(url=redact_url(report.moved_to))}"
+        elif report.error is not None and errors_before + 1 == threshold:
             text = f"feed {report.feed} is broken: {report.error} ({threshold} errors in a row)"
         elif report.error is None and errors_before >= threshold:
             text = f"feed {report.feed} recovered after {errors_before} errors in a row"
@@ -431,7 +438,15 @@ class Daemon:
         return f"{feeds} feeds, {rules} rules, {len(self._polls)} polling{late}"
 
 
+_STOPPED = "gone (HTTP 410): stopped until `watcher enable {feed}` or a new URL in the config"
+_MOVED = "moved permanently to {url}: polled there from now on; put that URL in the config"
+
+
 def _log_report(report: PollReport) -> None:
+    if report.status == GONE:
+        log.warning("%s: %s", report.feed, _STOPPED.format(feed=report.feed))
+    elif report.moved_to is not None:
+        log.warning("%s: %s", report.feed, _MOVED.format(url=redact_url(report.moved_to)))
     if report.error:
         log.warning("%s: %s", report.feed, report.error)
     elif report.new or report.alerts:

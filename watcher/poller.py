@@ -57,6 +57,11 @@ class PollReport:
     problems: list[str] = field(default_factory=list)
     missed_entries_warning: bool = False
     next_check_at: dt.datetime | None = None
+    #: The error did not count against the feed: the server asked for a pause, or the poll
+    #: was held back by its host's cool-down.
+    paused: bool = False
+    #: Where a permanent redirect moved the feed (polled there from now on).
+    moved_to: str | None = None
 
 
 class Listing(NamedTuple):
@@ -115,7 +120,12 @@ class Poller:
         read = await self._read(row, feed, now)
         outcome = self._outcome(row, feed, read, now)
         report = PollReport(
-            row.name, read.fetch.status, read.error, next_check_at=outcome.next_check_at
+            row.name,
+            read.fetch.status,
+            read.error,
+            next_check_at=outcome.next_check_at,
+            paused=outcome.effect != "counted",
+            moved_to=outcome.moved_to,
         )
         if read.parsed is None:
             report.not_modified = read.error is None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.daemon.stories import BAKERY
-from tests.support.daemon import Setup, Watcher
+from tests.support.daemon import Setup, Watcher, cli
 from tests.support.feeds import FeedSite
 from tests.support.httpserver import Reply
 from tests.support.webhook import Webhook
@@ -33,3 +33,41 @@ def test_ops_notifier_hears_broken_and_recovered_feeds(
         assert daemon.stop() == 0
     titles = [p.title for p in webhook.posts_to("/ops")]
     assert sum("is broken" in t for t in titles) == 1
+
+
+def test_a_feed_gone_or_moved_for_good_is_told_to_ops_and_a_gone_one_can_be_enabled(
+    setup: Setup, site: FeedSite, webhook: Webhook
+) -> None:
+    setup.feed("retired", site.route("/retired", Reply(status=410)))
+    new_home = site.feed("/new-home", "Example Wire", [BAKERY])
+    setup.feed("moved", site.route("/old-home", Reply.redirect(new_home, status=301)))
+    setup.notifiers["ops"] = {"urls": [webhook.url("/ops")]}
+    setup.alerts["ops_notifier"] = "ops"
+    config = setup.write()
+
+    with Watcher(config).running() as daemon:
+        messages = daemon.expect(
+            lambda: len(webhook.posts_to("/ops")) >= 2 and webhook.posts_to("/ops"),
+            "the gone and moved messages",
+        )
+        assert daemon.stop() == 0
+    titles = sorted(message.title for message in messages)
+    assert titles == [
+        "[watcher] feed moved moved permanently to "
+        f"{new_home}: polled there from now on; put that URL in the config",
+        "[watcher] feed retired is gone (HTTP 410): stopped until `watcher enable retired` or "
+        "a new URL in the config",
+    ]
+    assert "retired: gone (HTTP 410): stopped until" in daemon.log
+
+    enabled = cli("enable", "retired", "--config", str(config))
+    unknown = cli("enable", "moved", "--config", str(config))
+    assert (enabled.returncode, enabled.stdout.strip()) == (
+        0,
+        "retired: enabled; it is polled at the next dispatch",
+    )
+    assert (unknown.returncode, unknown.stderr.strip()) == (
+        1,
+        "moved: no stopped feed of that name",
+    )
+    assert setup.feed_status()["retired"].disabled_reason is None

@@ -71,3 +71,22 @@ def test_a_feed_gone_or_moved_for_good_is_told_to_ops_and_a_gone_one_can_be_enab
         "moved: no stopped feed of that name",
     )
     assert setup.feed_status()["retired"].disabled_reason is None
+
+
+def test_a_pause_the_server_asks_for_is_not_the_error_that_breaks_a_feed(
+    setup: Setup, site: FeedSite, webhook: Webhook
+) -> None:
+    answers = iter([Reply(status=500), Reply(status=429, headers={"Retry-After": "3600"})])
+    url = site.route("/busy", lambda request: next(answers, Reply(status=500)))
+    setup.feed("busy", url)
+    setup.poll["broken_after_errors"] = 2
+    setup.notifiers["ops"] = {"urls": [webhook.url("/ops")]}
+    setup.alerts["ops_notifier"] = "ops"
+
+    with Watcher(setup.write()).running() as daemon:
+        daemon.expect(lambda: site.polls("/busy") >= 2, "the 500 and then the 429", within=40)
+        daemon.wait_log("busy: HTTP 429 Too Many Requests")
+        assert daemon.stop() == 0
+
+    assert webhook.posts_to("/ops") == []
+    assert setup.feed_status()["busy"].error_count == 1

@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from typing import TextIO
 
@@ -41,8 +42,6 @@ from watcher.sdnotify import Notifier
 from watcher.store import Store
 
 log = logging.getLogger(__name__)
-
-GONE = 410
 
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
 
@@ -304,7 +303,7 @@ class Daemon:
         threshold = self.settings.poll.broken_after_errors
         if not name or self.dry_run or name not in self.settings.notifiers or report.paused:
             return
-        if report.status == GONE:
+        if report.status == HTTPStatus.GONE:
             text = f"feed {report.feed} is {_STOPPED.format(feed=report.feed)}"
         elif report.moved_to is not None:
             text = f"feed {report.feed} {_MOVED.format(url=redact_url(report.moved_to))}"
@@ -443,7 +442,7 @@ _MOVED = "moved permanently to {url}: polled there from now on; put that URL in 
 
 
 def _log_report(report: PollReport) -> None:
-    if report.status == GONE:
+    if report.status == HTTPStatus.GONE:
         log.warning("%s: %s", report.feed, _STOPPED.format(feed=report.feed))
     elif report.moved_to is not None:
         log.warning("%s: %s", report.feed, _MOVED.format(url=redact_url(report.moved_to)))

@@ -305,15 +305,14 @@ class Poller:
             # The host asked everyone to wait: not this feed's fault, nor a poll at all.
             wait = dt.timedelta(seconds=fetch.retry_after or poll.min_interval.total_seconds())
             return FetchOutcome(row.last_status, now + wait, effect="not_fetched")
-        if read.error is not None and fetch.retry_after and fetch.status in (429, 503):
-            # The server asked for a pause: honoured, and not held against the feed.
+        if read.error is not None and fetch.retry_after:
+            # A 429 or 503 with Retry-After (the only answers that carry one): the server asked
+            # for a pause, which is honoured and not held against the feed.
             wait = max(dt.timedelta(seconds=fetch.retry_after), poll.min_interval)
             return FetchOutcome(fetch.status, now + wait, error=read.error, effect="paused")
         if read.error is not None:
             errors = row.error_count + 1
             wait = max(backoff_delay(errors, interval, rng=self.rng), poll.min_interval)
-            if fetch.retry_after:
-                wait = max(wait, dt.timedelta(seconds=fetch.retry_after))
             return FetchOutcome(fetch.status, now + wait, error=read.error)
         headers = fetch.headers
         next_at = next_check_at(

@@ -55,6 +55,7 @@ from watcher.feeds.ssrf import (
     address_problem,
     link_problem,
     literal_host_problem,
+    port_of,
 )
 
 log = logging.getLogger(__name__)
@@ -603,7 +604,7 @@ class Fetcher:
         ports = self.limits.link_ports
 
         def problem(url: httpx.URL) -> str | None:
-            refused = link_problem(url.scheme, url.port, url.userinfo, ports)
+            refused = link_problem(url, ports)
             if refused is None and proxied:
                 refused = literal_host_problem(url.host, self._address_check)
             return refused
@@ -892,7 +893,7 @@ class _Attempt:
         proxy = proxy_for(self._client, url)
         # Through a proxy, what fails to resolve or to connect is the proxy, not the server.
         host = f"proxy {proxy}" if proxy else url.host
-        address = f"proxy {proxy}" if proxy else f"{url.host}:{url.port or _default_port(url)}"
+        address = f"proxy {proxy}" if proxy else f"{url.host}:{port_of(url)}"
         if isinstance(error, httpx.ProxyError):
             return f"proxy {proxy or '(unknown)'} refused the request: {error}" + (
                 _PROXY_CREDENTIALS_HINT if "407" in str(error) else ""
@@ -962,7 +963,3 @@ class _Attempt:
 
     def _failed(self, reason: str, response: httpx.Response | None) -> FetchResult:
         return self._result(Outcome.FAILED, response, error=reason)
-
-
-def _default_port(url: httpx.URL) -> int:
-    return 443 if url.scheme == "https" else 80

@@ -16,6 +16,7 @@ import socket
 from collections.abc import Callable, Iterable
 
 import httpcore
+import httpx
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 #: Says why an address may not be reached, or None when it may.
@@ -72,14 +73,17 @@ def address_problem(ip: IPAddress) -> str | None:
 LINK_PORTS = frozenset({80, 443})
 
 
-def link_problem(
-    scheme: str, port: int | None, userinfo: bytes, ports: frozenset[int] | None
-) -> str | None:
+def port_of(url: httpx.URL) -> int:
+    """The port a request to `url` goes to: the one written, else the scheme's."""
+    return url.port or (443 if url.scheme == "https" else 80)
+
+
+def link_problem(url: httpx.URL, ports: frozenset[int] | None) -> str | None:
     """Why a link from a feed may not be fetched whatever its address: credentials written into
     it, or a port outside `ports` (None: any port), where internal services tend to listen."""
-    if userinfo:
+    if url.userinfo:
         return "refused: the link carries credentials"
-    port = port or (443 if scheme == "https" else 80)
+    port = port_of(url)
     if ports is not None and port not in ports:
         allowed = ", ".join(str(number) for number in sorted(ports))
         return (

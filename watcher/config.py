@@ -133,6 +133,11 @@ class PollSettings(Section):
     parser_workers: int = Field(2, ge=1)
     parser_memory_mb: int = Field(512, ge=64)
     broken_after_errors: int = Field(5, ge=1)
+    pause_limit: Duration = Field(
+        dt.timedelta(hours=24),
+        description="a feed whose server has asked for nothing but pauses (429 or 503 with "
+        "Retry-After) this long since its last success counts each further one as an error",
+    )
 
     @field_validator("drain")
     @classmethod

@@ -305,14 +305,19 @@ class Poller:
             # The host asked everyone to wait: not this feed's fault, nor a poll at all.
             wait = dt.timedelta(seconds=fetch.retry_after or poll.min_interval.total_seconds())
             return FetchOutcome(row.last_status, now + wait, effect="not_fetched")
-        if read.error is not None and fetch.retry_after:
+        asked_to_wait = dt.timedelta(seconds=fetch.retry_after or 0)
+        if read.error is not None and asked_to_wait:
             # A 429 or 503 with Retry-After (the only answers that carry one): the server asked
-            # for a pause, which is honoured and not held against the feed.
-            wait = max(dt.timedelta(seconds=fetch.retry_after), poll.min_interval)
-            return FetchOutcome(fetch.status, now + wait, error=read.error, effect="paused")
+            # for a pause, which is honoured and not held against the feed, unless pauses are
+            # all it has answered for too long (a server that asks forever is broken too).
+            healthy_at = row.last_success_at or row.added_at
+            if now - healthy_at <= poll.pause_limit:
+                wait = max(asked_to_wait, poll.min_interval)
+                return FetchOutcome(fetch.status, now + wait, error=read.error, effect="paused")
         if read.error is not None:
             errors = row.error_count + 1
-            wait = max(backoff_delay(errors, interval, rng=self.rng), poll.min_interval)
+            backoff = backoff_delay(errors, interval, rng=self.rng)
+            wait = max(backoff, asked_to_wait, poll.min_interval)
             return FetchOutcome(fetch.status, now + wait, error=read.error)
         headers = fetch.headers
         next_at = next_check_at(

@@ -4,6 +4,7 @@ the URL the feed really came from."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
@@ -149,6 +150,38 @@ async def test_a_429_with_retry_after_is_not_counted_as_an_error(
         429,
         "HTTP 429 Too Many Requests; retry after 3600 s",
     )
+
+
+async def test_pauses_past_the_pause_limit_count_as_errors_and_still_wait_as_asked(
+    server: LoopbackServer, tmp_path: Path
+) -> None:
+    # A server that answers 503 with Retry-After forever would otherwise never read as broken.
+    server.route("/wire", Reply(status=503, headers={"Retry-After": "1"}))
+    async with watching(server.url("/wire"), tmp_path) as poller:
+        within = await poll(poller, START + dt.timedelta(hours=23))
+        await asyncio.sleep(1.2)  # the host's real-time cool-down of one second
+        past = START + dt.timedelta(hours=25)
+        counted = await poll(poller, past)
+        after_the_limit = error_count(poller)
+
+    assert within.paused and not counted.paused
+    assert counted.error == "HTTP 503 Service Unavailable; retry after 1 s"
+    assert after_the_limit == 1
+    assert counted.next_check_at is not None and counted.next_check_at - past >= INTERVAL
+
+
+async def test_a_pause_after_a_recent_success_is_not_counted_however_old_the_feed(
+    server: LoopbackServer, tmp_path: Path
+) -> None:
+    paused = Reply(status=429, headers={"Retry-After": "1"})
+    answers = iter([Reply(headers=RSS_TYPE, body=rss("Wire", [BAKERY])), paused])
+    server.route("/wire", lambda request: next(answers))
+    async with watching(server.url("/wire"), tmp_path) as poller:
+        await poll(poller, START + dt.timedelta(days=3))
+        limited = await poll(poller, START + dt.timedelta(days=3, hours=23))
+        errors = error_count(poller)
+
+    assert limited.paused and errors == 0
 
 
 async def test_a_poll_its_host_held_back_leaves_the_feeds_health_as_it_was(

@@ -305,6 +305,7 @@ def _feed_row(row: Row) -> FeedRow:
         error_count=row.error_count,
         next_check_at=row.next_check_at,
         last_success_at=row.last_success_at,
+        added_at=row.added_at,
         ttl_minutes=row.ttl_minutes,
         lease_owner=row.lease_owner,
         lease_until=row.lease_until,

@@ -64,6 +64,7 @@ class FeedRow:
     error_count: int
     next_check_at: dt.datetime
     last_success_at: dt.datetime | None
+    added_at: dt.datetime
     #: The RSS <ttl> of the last body read (minutes; None: it had none).
     ttl_minutes: int | None
     lease_owner: str | None

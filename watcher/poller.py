@@ -21,7 +21,7 @@ from watcher.feeds.fetch import Fetcher, FetchResult, Outcome
 from watcher.feeds.identity import EVERY_KEY, SeenKeys, canonical_url
 from watcher.feeds.parse import ParsedEntry
 from watcher.feeds.read import FeedRead, read_feed
-from watcher.feeds.schedule import backoff_delay, feed_phase, next_check_at
+from watcher.feeds.schedule import backoff_delay, expired_at_once, feed_phase, next_check_at
 from watcher.feeds.worker import ParserPool
 from watcher.matching import Match, RuleSet, match_article
 from watcher.runtime import feed_context
@@ -339,7 +339,11 @@ class Poller:
             next_at = on_grid(next_at, interval, phase, earliest=now + poll.min_interval)
         validators = None
         if fetch.body is not None or fetch.unchanged:
-            validators = Validators(fetch.etag, fetch.last_modified, fetch.body_hash)
+            if expired_at_once(headers.get("expires")):
+                # Asked without validators next time; the body hash still spares a parse.
+                validators = Validators(None, None, fetch.body_hash)
+            else:
+                validators = Validators(fetch.etag, fetch.last_modified, fetch.body_hash)
         elif fetch.outcome is Outcome.NOT_MODIFIED and (fetch.etag or fetch.last_modified):
             # A 304 carries the validators a 200 would carry now (RFC 9110 §15.4.5): kept, so
             # that the next request does not name ones the server may stop honouring.

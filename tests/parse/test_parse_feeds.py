@@ -206,8 +206,8 @@ def test_atom_with_xhtml_content_and_subheadings(parse: Parse, feed_bytes) -> No
     assert article.url == "https://bergpost.example.net/artikel/seilbahn"
     assert (article.section, article.source, article.language) == ("VERKEHR", "Lena Hofer", "de")
     # `published` wins over `updated`, in the publisher's own offset.
-    assert parsed.entries[0].raw_date == "2025-05-20T07:45:00+02:00"
-    assert article.published_at == dt.datetime(2025, 5, 20, 5, 45, tzinfo=dt.UTC)
+    assert parsed.entries[0].raw_date == "2025-05-20T07:15:00+02:00"
+    assert article.published_at == dt.datetime(2025, 5, 20, 5, 15, tzinfo=dt.UTC)
 
 
 def test_rss_1_0_rdf(parse: Parse, feed_bytes) -> None:
@@ -409,6 +409,8 @@ def test_entry_with_no_date_falls_back_to_the_fetch_time(parse: Parse) -> None:
     ("raw", "problem"),
     [
         ("Mon, 01 May 2099 10:00:00 +0000", "is in the future"),
+        # 08:30 in Istanbul written as UTC: three hours after the fetch at 05:30 UTC.
+        ("Tue, 20 May 2025 08:30:00 +0000", "is in the future"),
         ("2024-13-45T99:00:00Z", "not understood"),
         ("Seg, 24 Set 2018 19:42:40 -0300", "not understood"),
         ("Thu, 01 Jan 1970 00:00:00 GMT", "not understood"),
@@ -422,6 +424,13 @@ def test_future_or_unreadable_date_falls_back_and_keeps_the_raw_string(
     assert (entry.raw_date, entry.date_fallback) == (raw, True)
     assert entry.article.published_at == FETCHED_AT
     assert parsed.problems == [f"entry 1: date {raw!r} {problem}; using the fetch time"]
+
+
+def test_a_date_minutes_ahead_of_the_fetch_is_clock_skew_and_kept(parse: Parse) -> None:
+    raw = "Tue, 20 May 2025 05:36:00 +0000"
+    entry = parse(rss(f"<item><title>Skewed</title><pubDate>{raw}</pubDate></item>")).entries[0]
+    assert not entry.date_fallback
+    assert entry.article.published_at == FETCHED_AT + dt.timedelta(minutes=6)
 
 
 def test_updated_date_is_used_when_published_is_missing(parse: Parse) -> None:

@@ -83,6 +83,21 @@ async def test_the_validators_a_feed_sent_go_back_and_its_304_is_not_modified(
     )
 
 
+async def test_validators_that_come_with_expires_0_are_not_sent_back(
+    server: LoopbackServer, tmp_path: Path
+) -> None:
+    headers = {**RSS_TYPE, "ETag": '"v1"', "Last-Modified": LAST_MODIFIED, "Expires": "0"}
+    server.route("/wire", Reply(headers=headers, body=rss("Example Wire", [BAKERY])))
+    async with watching(server.url("/wire"), tmp_path) as poller:
+        await poll(poller, START)
+        second = await poll(poller, START + INTERVAL)
+
+    _, again = server.requests_to("/wire")
+    assert (again.header("if-none-match"), again.header("if-modified-since")) == (None, None)
+    # The same body again is still known by its hash: not parsed a second time.
+    assert (second.status, second.error, second.not_modified) == (200, None, True)
+
+
 async def test_a_feeds_ttl_of_two_hours_outweighs_its_five_minute_interval(
     server: LoopbackServer, tmp_path: Path
 ) -> None:

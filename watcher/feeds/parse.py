@@ -45,8 +45,9 @@ from watcher.feeds.jsonfeed import JsonFeedError, JsonItem, is_json_body, read_j
 from watcher.matching import Match
 from watcher.stories import StoryKeys
 
-#: A date further ahead of the fetch than this is a publisher's mistake, not a schedule.
-FUTURE_TOLERANCE = dt.timedelta(days=1)
+#: A date further ahead of the fetch than this is a publisher's mistake (most often local time
+#: labelled UTC, or given no zone at all, hours ahead of the truth), not clock skew.
+FUTURE_TOLERANCE = dt.timedelta(minutes=10)
 #: Dates before this are CMS defaults (`0000-00-00`, the Unix epoch), not publication dates.
 EARLIEST_YEAR = 1990
 #: A title made up from the text of an entry that has none is cut at about this length.

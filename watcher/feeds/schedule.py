@@ -80,6 +80,13 @@ def expires_seconds(
     return seconds if seconds is not None and seconds > 0 else None
 
 
+def expired_at_once(expires: str | None) -> bool:
+    """`Expires: 0` (or `-1`): the server calls its answer stale as it sends it, and its
+    validators are not trusted: servers that say so are often the ones whose ETag or
+    Last-Modified does not follow the content (Miniflux ignores them then too)."""
+    return expires is not None and expires.strip() in ("0", "-1")
+
+
 def next_check_at(
     now: dt.datetime,
     interval: dt.timedelta,

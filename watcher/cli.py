@@ -33,6 +33,7 @@ from watcher.config import (
 )
 from watcher.daemon import Daemon, configure_logging, run_daemon
 from watcher.dryrun import ArticleInput, article_paths, json_line, read_inputs, text_report
+from watcher.durations import format_duration
 from watcher.feeds.fetch import Fetcher, quiet_noisy_loggers
 from watcher.feeds.headers import FeedHeaders, headers_problems
 from watcher.feeds.parse import FeedContext
@@ -452,22 +453,29 @@ def status(
             + "\n"
         )
         return
-    table = Table("feed", "last poll", "HTTP", "error", "next check", "entries", box=None)
+    columns = ("feed", "last poll", "late", "took", "HTTP", "error", "next check", "entries")
+    table = Table(*columns, box=None)
+    late_after = settings.poll.late_after.total_seconds()
     for feed in feeds:
         state = (
             (feed.disabled_reason and f"stopped: {feed.disabled_reason}") or feed.last_error or ""
         )
         if feed.removed_at:
             state = "removed from config"
+        late = feed.last_late_seconds
+        took = feed.last_fetch_seconds
         table.add_row(
             feed.name,
             _when(feed.last_polled_at),
+            format_duration(dt.timedelta(seconds=late)) if late and late > late_after else "",
+            "-" if took is None else f"{took:.1f} s",
             str(feed.last_status or ""),
             escape(state[:60]),
             _when(feed.next_check_at),
             str(feed.entries_seen),
         )
-    stdout.print(table)
+    # A terminal's width folds long cells; into a pipe or a file, each feed keeps one line.
+    (stdout if stdout.is_terminal else Console(highlight=False, width=1000)).print(table)
     stdout.print(
         f"outbox: {counts.pending} pending, {counts.sent} sent, {counts.dead} dead"
         + (

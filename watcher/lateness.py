@@ -59,7 +59,7 @@ class Lateness:
             f"polls are falling behind: {late.polls} in the last {format_duration(WINDOW)} "
             f"started more than {format_duration(self.threshold)} after they were due (up to "
             f"{format_duration(late.worst)}); raise [http] concurrency ({concurrency} at once), "
-            "lengthen feed intervals, or look for slow feeds in `watcher status`"
+            "lengthen feed intervals, or look for slow feeds in `watcher status` (column `took`)"
         )
 
     def status(self, now: dt.datetime) -> str:

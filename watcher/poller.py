@@ -8,6 +8,7 @@ transaction shared with the other polls ready to store at the same moment: group
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 import random
@@ -118,7 +119,11 @@ class Poller:
             await self.recorder.record(row.id, outcome, now)
             return PollReport(row.name, None, error="no longer configured")
         read = await self._read(row, feed, now)
-        outcome = self._outcome(row, feed, read, now)
+        outcome = dataclasses.replace(
+            self._outcome(row, feed, read, now),
+            fetch_seconds=read.fetch.response_seconds,
+            late_seconds=max((now - row.next_check_at).total_seconds(), 0.0),
+        )
         report = PollReport(
             row.name,
             read.fetch.status,

@@ -35,7 +35,7 @@ def test_the_warning_comes_at_most_once_in_ten_minutes() -> None:
     assert first == (
         "polls are falling behind: 1 in the last 10m started more than 1m after they were due "
         "(up to 3m); raise [http] concurrency (20 at once), lengthen feed intervals, or look "
-        "for slow feeds in `watcher status`"
+        "for slow feeds in `watcher status` (column `took`)"
     )
     lateness.record(due=T0 + 4 * MINUTE, started=T0 + 6 * MINUTE)
     assert lateness.warning(T0 + 12 * MINUTE, concurrency=20) is None

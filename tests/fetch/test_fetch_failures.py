@@ -159,6 +159,20 @@ async def test_at_most_per_host_fetches_reach_one_host_at_once(server: LoopbackS
     assert server.peak_active == 2
 
 
+async def test_the_response_time_leaves_out_the_wait_for_a_slot(server: LoopbackServer) -> None:
+    # `watcher status` shows it per feed: a feed that queued behind a slow one is not slow.
+    server.route("/slow", Reply(body=b"<rss/>", delay=0.5))
+
+    async with Fetcher(HttpLimits(per_host=1, concurrency=20)) as fetcher:
+        first, second = await asyncio.gather(*(fetcher.fetch(server.url("/slow")) for _ in "ab"))
+
+    waited = max(first, second, key=lambda result: result.elapsed)
+    assert waited.elapsed >= 1.0
+    assert waited.response_seconds is not None and waited.response_seconds >= 0.5
+    # The other fetch held the one slot for at least half a second of it.
+    assert waited.elapsed - waited.response_seconds >= 0.45
+
+
 async def test_the_global_limit_holds_across_hosts(server: LoopbackServer) -> None:
     server.route("/slow", Reply(body=b"<rss/>", delay=0.3))
     urls = [server.url("/slow", host=host) for host in ("127.0.0.1", "localhost") for _ in "abc"]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.daemon.stories import BAKERY, BORDER
-from tests.support.daemon import RULES
+from tests.support.daemon import RULES, cli
 from tests.support.feeds import RSS_TYPE, FeedSite, rss
 from tests.support.httpserver import LoopbackServer, Reply, SeenRequest
 from tests.support.poller import one_feed, poller_parts
@@ -275,3 +275,29 @@ async def test_relative_links_resolve_against_the_url_a_redirect_led_to(tmp_path
 
         assert report.error is None
         assert [entry.article.url for entry, _ in report.matches] == [site.url("/x/a/1")]
+
+
+async def test_status_shows_how_long_the_server_took_and_how_late_the_poll_started(
+    server: LoopbackServer, tmp_path: Path
+) -> None:
+    server.route("/wire", Reply(headers=RSS_TYPE, body=rss("Wire", [BAKERY]), delay=0.3))
+    async with watching(server.url("/wire"), tmp_path) as poller:
+        # Due at START (when the feed was added), started four minutes after.
+        await poll(poller, START + 4 * dt.timedelta(minutes=1))
+        [status] = poller.store.feed_status()
+    config = tmp_path / "watcher.toml"
+    config.write_text(f'[store]\nurl = "sqlite:///{tmp_path / "watcher.db"}"\n', "utf-8")
+    shown = cli("status", "--config", str(config))
+
+    assert status.last_fetch_seconds is not None and 0.3 <= status.last_fetch_seconds < 30
+    assert status.last_late_seconds == 240.0
+    assert shown.returncode == 0, shown.stderr
+    header, line = shown.stdout.splitlines()[:2]
+    assert header.split()[:6] == ["feed", "last", "poll", "late", "took", "HTTP"]
+    name, _day, _time, late, took, unit, http = line.split()[:7]
+    assert (name, late, f"{took} {unit}", http) == (
+        "wire",
+        "4m",
+        f"{status.last_fetch_seconds:.1f} s",
+        "200",
+    )

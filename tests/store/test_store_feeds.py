@@ -258,3 +258,16 @@ def test_status_lists_every_feed_with_its_state(store: Store) -> None:
     assert by_name["aa"].last_polled_at == T0 and by_name["aa"].leased_by is None
     assert by_name["bb"].leased_by == "node-1" and by_name["bb"].last_polled_at is None
     assert by_name["aa"].entries_seen == 0
+
+
+def test_status_tells_how_long_the_last_fetch_took_and_how_late_it_started(store: Store) -> None:
+    feed_id = add_feed(store, "aa")
+    timed = FetchOutcome(200, T0 + MINUTE, fetch_seconds=2.5, late_seconds=260.0)
+    store.record_fetch(feed_id, timed, T0)
+    [after_the_poll] = store.feed_status()
+    # A poll its host's cool-down held back sent nothing: the last real fetch's times stay.
+    store.record_fetch(feed_id, FetchOutcome(200, T0 + 2 * MINUTE, effect="not_fetched"), T0)
+    [held_back] = store.feed_status()
+
+    assert (after_the_poll.last_fetch_seconds, after_the_poll.last_late_seconds) == (2.5, 260.0)
+    assert (held_back.last_fetch_seconds, held_back.last_late_seconds) == (2.5, 260.0)

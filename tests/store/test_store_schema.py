@@ -32,21 +32,31 @@ def test_reopening_is_idempotent_and_keeps_data(open_store: Callable[[], Store])
     assert rows == list(range(1, LATEST_VERSION + 1))
 
 
-def test_a_version_1_database_is_upgraded_keeping_its_feeds(
-    open_store: Callable[[], Store],
+#: The feed columns each version added after the first.
+ADDED_COLUMNS = {2: ["ttl_minutes"], 3: ["last_fetch_seconds", "last_late_seconds"]}
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_older_database_is_upgraded_keeping_its_feeds(
+    open_store: Callable[[], Store], version: int
 ) -> None:
-    # Version 1 as it was: no feed.ttl_minutes, no record of step 2.
+    # The database as that version left it: without the later columns and their steps' rows.
     store = open_store()
     add_feed(store, "wire")
     with store.engine.begin() as connection:
-        connection.execute(sa.text("ALTER TABLE feed DROP COLUMN ttl_minutes"))
-        connection.execute(sa.delete(schema_version).where(schema_version.c.version == 2))
+        for later, columns in ADDED_COLUMNS.items():
+            if later > version:
+                for column in columns:
+                    connection.execute(sa.text(f"ALTER TABLE feed DROP COLUMN {column}"))
+        connection.execute(sa.delete(schema_version).where(schema_version.c.version > version))
     store.close()
 
     upgraded = open_store()
     row = upgraded.feed("wire")
-    assert upgraded.schema_version() == LATEST_VERSION
+    [status] = upgraded.feed_status()
+    assert upgraded.schema_version() == LATEST_VERSION == 3
     assert row is not None and row.ttl_minutes is None
+    assert (status.last_fetch_seconds, status.last_late_seconds) == (None, None)
 
 
 def test_a_database_from_a_newer_watcher_is_refused(open_store: Callable[[], Store]) -> None:

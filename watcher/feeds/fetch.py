@@ -135,6 +135,9 @@ class FetchResult:
     retry_after: float | None = None
     error: str | None = None
     elapsed: float = 0.0
+    #: How long the server took: from holding a slot for its host to the end (queueing behind
+    #: other fetches not counted); None when no request was sent.
+    response_seconds: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -726,6 +729,7 @@ class _Attempt:
         self._started = started
         self._current: httpx.URL | None = None
         self._held: str | None = None
+        self._sending_since: float | None = None
         self._hop_statuses: list[int] = []
         # Why a hop may not be sent, checked before each one (links from feeds: see
         # `Fetcher._hop_check`).
@@ -777,6 +781,8 @@ class _Attempt:
             )
         await self._hosts.acquire(target.host)
         self._held = target.host
+        if self._sending_since is None:
+            self._sending_since = time.monotonic()
         return None
 
     async def _follow(self, target: httpx.URL) -> FetchResult:
@@ -945,6 +951,7 @@ class _Attempt:
             and all(status in _PERMANENT_REDIRECTS for status in self._hop_statuses)
         )
         headers = dict(response.headers.items()) if response is not None else {}
+        now = time.monotonic()
         return FetchResult(
             url=self._url,
             final_url=str(final),
@@ -958,7 +965,8 @@ class _Attempt:
             permanent_redirect_to=str(final) if moved else None,
             retry_after=retry_after,
             error=error,
-            elapsed=time.monotonic() - self._started,
+            elapsed=now - self._started,
+            response_seconds=None if self._sending_since is None else now - self._sending_since,
         )
 
     def _failed(self, reason: str, response: httpx.Response | None) -> FetchResult:

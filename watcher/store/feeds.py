@@ -175,6 +175,8 @@ def _record_parameters(feed_id: int, outcome: FetchOutcome, now: dt.datetime) ->
         "p_error": outcome.error,
         "p_now": now,
         "p_next": outcome.next_check_at,
+        "p_fetch_seconds": outcome.fetch_seconds,
+        "p_late_seconds": outcome.late_seconds,
     }
     if outcome.status == GONE:
         params["p_disabled"] = outcome.error or "HTTP 410 Gone"
@@ -211,6 +213,8 @@ def _record_statement(
             last_status=bindparam("p_status"),
             last_error=bindparam("p_error"),
             last_polled_at=bindparam("p_now"),
+            last_fetch_seconds=bindparam("p_fetch_seconds"),
+            last_late_seconds=bindparam("p_late_seconds"),
         )
     if effect == "counted" and failed:
         values["error_count"] = feed.c.error_count + 1
@@ -288,6 +292,8 @@ def feed_status(connection: Connection) -> list[FeedStatus]:
             removed_at=row.removed_at,
             leased_by=row.lease_owner,
             entries_seen=row.entries,
+            last_fetch_seconds=row.last_fetch_seconds,
+            last_late_seconds=row.last_late_seconds,
         )
         for row in rows
     ]

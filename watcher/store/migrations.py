@@ -28,14 +28,28 @@ def _create_tables(connection: Connection) -> None:
     schema.metadata.create_all(connection)
 
 
+def _add_feed_columns(connection: Connection, columns: dict[str, str]) -> None:
+    """ALTER TABLE feed ADD COLUMN for each of `columns` (name → SQL type) it lacks."""
+    present = {column["name"] for column in inspect(connection).get_columns(schema.feed.name)}
+    for name, sql_type in columns.items():
+        if name not in present:
+            connection.execute(text(f"ALTER TABLE feed ADD COLUMN {name} {sql_type}"))
+
+
 def _add_feed_ttl(connection: Connection) -> None:
-    columns = {column["name"] for column in inspect(connection).get_columns(schema.feed.name)}
-    if "ttl_minutes" not in columns:
-        connection.execute(text("ALTER TABLE feed ADD COLUMN ttl_minutes INTEGER"))
+    _add_feed_columns(connection, {"ttl_minutes": "INTEGER"})
+
+
+def _add_feed_timings(connection: Connection) -> None:
+    # DOUBLE PRECISION is what SQLAlchemy's Float is on PostgreSQL; SQLite reads it as REAL.
+    _add_feed_columns(
+        connection,
+        {"last_fetch_seconds": "DOUBLE PRECISION", "last_late_seconds": "DOUBLE PRECISION"},
+    )
 
 
 #: STEPS[n] takes a database from version n to version n + 1.
-STEPS: tuple[MigrationStep, ...] = (_create_tables, _add_feed_ttl)
+STEPS: tuple[MigrationStep, ...] = (_create_tables, _add_feed_ttl, _add_feed_timings)
 LATEST_VERSION = len(STEPS)
 
 

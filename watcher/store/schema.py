@@ -56,6 +56,10 @@ feed = Table(
     Column("next_check_at", UTCDateTime, nullable=False),
     # The RSS <ttl> of the last body read: 304s and unchanged bodies still wait for it.
     Column("ttl_minutes", Integer),
+    # The last poll in time, for `watcher status`: how long the server took to answer (seconds,
+    # queueing for a slot not counted), and how long after its due time the poll started.
+    Column("last_fetch_seconds", Float),
+    Column("last_late_seconds", Float),
     Column("lease_owner", NAME),
     Column("lease_until", UTCDateTime),
     # Set only by a 410 Gone; other errors back off but never stop a feed.

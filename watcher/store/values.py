@@ -91,6 +91,8 @@ class FeedStatus:
     removed_at: dt.datetime | None
     leased_by: str | None
     entries_seen: int
+    last_fetch_seconds: float | None
+    last_late_seconds: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +134,10 @@ class FetchOutcome:
     #: The body was read: its RSS <ttl> (or None, for none) replaces the stored one.
     read_ttl: bool = False
     ttl_minutes: int | None = None
+    #: How long the server took to answer (None: no request was sent).
+    fetch_seconds: float | None = None
+    #: How long after the feed was due the poll started (0 when on time or early).
+    late_seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -462,6 +462,8 @@ def status(
         )
         if feed.removed_at:
             state = "removed from config"
+        elif not state and feed.silent_since:
+            state = f"silent (no new entry) since {_when(feed.silent_since)}"
         late = feed.last_late_seconds
         took = feed.last_fetch_seconds
         table.add_row(

@@ -133,13 +133,23 @@ class PollSettings(Section):
     parser_workers: int = Field(2, ge=1)
     parser_memory_mb: int = Field(512, ge=64)
     broken_after_errors: int = Field(5, ge=1)
+    silence_factor: float = Field(
+        2.0,
+        ge=0,
+        description="a feed has gone silent when no new entry came for this many times the "
+        "longest gap between its new entries within the retention window (0: only feeds with "
+        "their own silent_after are checked)",
+    )
+    silence_check: Duration = Field(
+        dt.timedelta(minutes=10), description="how often the daemon looks for silent feeds"
+    )
     pause_limit: Duration = Field(
         dt.timedelta(hours=24),
         description="a feed whose server has asked for nothing but pauses (429 or 503 with "
         "Retry-After) this long since its last success counts each further one as an error",
     )
 
-    @field_validator("drain")
+    @field_validator("drain", "silence_check")
     @classmethod
     def _positive(cls, value: dt.timedelta) -> dt.timedelta:
         if value <= dt.timedelta(0):
@@ -166,6 +176,11 @@ class FeedSettings(Section):
     )
     entry_key: Literal["auto", "guid", "link", "title"] = "auto"
     enabled: bool = True
+    silent_after: Duration | None = Field(
+        None,
+        description="how long this feed may go without a new entry before the ops notifier "
+        "hears it has gone silent (default: learned from its own rhythm)",
+    )
     headers: dict[str, str] = Field(
         default_factory=dict,
         description="request headers of this feed (a User-Agent, a cookie…); ${NAME} for secrets",
@@ -176,6 +191,13 @@ class FeedSettings(Section):
     ca_file: Path | None = Field(
         None, description="PEM certificates this feed's TLS trusts besides the default ones"
     )
+
+    @field_validator("silent_after")
+    @classmethod
+    def _positive(cls, value: dt.timedelta | None) -> dt.timedelta | None:
+        if value is not None and value <= dt.timedelta(0):
+            raise ValueError("must be longer than zero")
+        return value
 
     @field_validator("url")
     @classmethod
@@ -228,7 +250,9 @@ class AlertSettings(Section):
         description="how long a node holds an alert it is sending; longer than a send can "
         "take (apprise gives each service 60 s), or a second node may send it again",
     )
-    ops_notifier: str | None = Field(None, description="hears about broken and recovered feeds")
+    ops_notifier: str | None = Field(
+        None, description="hears about broken, recovered, gone, moved and silent feeds"
+    )
 
     @field_validator("lease")
     @classmethod

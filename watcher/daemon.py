@@ -39,6 +39,7 @@ from watcher.matching import LoadedRuleSet, load_ruleset
 from watcher.poller import Poller, PollReport, poll_every_feed
 from watcher.runtime import freeze_long_lived_objects, http_limits, parser_pool
 from watcher.sdnotify import Notifier
+from watcher.silence import newly_silent, posting_again_message
 from watcher.store import Store
 
 log = logging.getLogger(__name__)
@@ -188,6 +189,11 @@ class Daemon:
             )
             self._schedule_digests()
         scheduler.add_job(
+            self._check_silence,
+            IntervalTrigger(seconds=self.settings.poll.silence_check.total_seconds()),
+            id="silence",
+        )
+        scheduler.add_job(
             self._maintain,
             IntervalTrigger(hours=1),
             id="maintain",
@@ -285,6 +291,11 @@ class Daemon:
             # Alerts go out now rather than on the next outbox tick: minutes count.
             await self._deliver_tick()
         await self._tell_ops(report, row.error_count)
+        if report.silence_ended is not None:
+            silent_for = dt.datetime.now(dt.UTC) - report.silence_ended
+            text = posting_again_message(row.name, silent_for)
+            log.info("%s", text)
+            await self._send_ops(text)
         if self.dry_run:
             for entry, matches in report.matches:
                 for match in matches:
@@ -299,9 +310,8 @@ class Daemon:
     async def _tell_ops(self, report: PollReport, errors_before: int) -> None:
         """Tell the ops notifier when a feed breaks (N errors in a row), when it recovers, when
         a 410 stops it and when a permanent redirect moves it."""
-        name = self.settings.alerts.ops_notifier
         threshold = self.settings.poll.broken_after_errors
-        if not name or self.dry_run or name not in self.settings.notifiers or report.paused:
+        if report.paused:
             return
         if report.status == HTTPStatus.GONE:
             text = f"feed {report.feed} is {_STOPPED.format(feed=report.feed)}"
@@ -313,10 +323,32 @@ class Daemon:
             text = f"feed {report.feed} recovered after {errors_before} errors in a row"
         else:
             return
+        await self._send_ops(text)
+
+    async def _send_ops(self, text: str) -> None:
+        """Send `text` to the ops notifier, if there is one (not in a dry run)."""
+        name = self.settings.alerts.ops_notifier
+        if not name or self.dry_run or name not in self.settings.notifiers:
+            return
         message = Message(title=f"[watcher] {text}", body=text, body_format="text", text_body=text)
         delivery = await deliver(name, self.settings.notifiers[name], message, stream=self.stream)
         if not delivery.ok:
             log.error("could not tell %s that %s: %s", name, text, delivery.error)
+
+    async def _check_silence(self) -> None:
+        """Mark the feeds that have gone silent, and tell the ops notifier."""
+        now = dt.datetime.now(dt.UTC)
+        poll = self.settings.poll
+        try:
+            since = now - poll.retention
+            candidates = await asyncio.to_thread(self.store.silence_candidates, since)
+            feeds = {feed.name: feed for feed in self.settings.feeds if feed.enabled}
+            for candidate, text in newly_silent(candidates, feeds, poll, now):
+                if await asyncio.to_thread(self.store.mark_silent, candidate.id, now):
+                    log.warning("%s", text)
+                    await self._send_ops(text)
+        except Exception:
+            log.exception("looking for silent feeds failed; trying again later")
 
     async def _deliver_tick(self) -> None:
         """Start a delivery round unless one still runs (a slow server can hold it for long)."""
@@ -424,8 +456,11 @@ class Daemon:
         await asyncio.to_thread(
             self.store.sync_feeds, [f for f in settings.feeds if f.enabled], dt.datetime.now(dt.UTC)
         )
-        if self._scheduler is not None and not self.dry_run:
-            self._schedule_digests()
+        if self._scheduler is not None:
+            every = settings.poll.silence_check.total_seconds()
+            self._scheduler.reschedule_job("silence", trigger=IntervalTrigger(seconds=every))
+            if not self.dry_run:
+                self._schedule_digests()
         freeze_long_lived_objects()
         log.info("reloaded: %d feeds, %d rules", len(settings.feeds), len(rules.ruleset))
         self.notifier.ready(self._status_line())

@@ -63,6 +63,8 @@ class PollReport:
     paused: bool = False
     #: Where a permanent redirect moved the feed (polled there from now on).
     moved_to: str | None = None
+    #: When the feed had been found silent, if this poll's new entries ended that silence.
+    silence_ended: dt.datetime | None = None
 
 
 class Listing(NamedTuple):
@@ -175,6 +177,7 @@ class Poller:
             len(result.new),
             len(result.alerts),
         )
+        report.silence_ended = result.silence_ended
         by_key = {entry.key: entry for entry in parsed.entries}
         matched = {e.entry_key: e.matches for e in polled if e.matches}
         report.matches = [

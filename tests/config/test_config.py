@@ -76,6 +76,18 @@ url = "ftp://example.org/feed"
     assert any(p.startswith(f"{path}: feeds[2].url: expected an http://") for p in found)
 
 
+def test_silence_checks_need_durations_longer_than_zero(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[poll]\nsilence_check = "0s"\nsilence_factor = -1\n'
+        '[[feeds]]\nname = "desk"\nurl = "https://example.org/feed"\nsilent_after = "0s"\n',
+    )
+    found = problems(path)
+    assert any(p.startswith(f"{path}: poll.silence_check: must be longer than zero") for p in found)
+    assert any(p.startswith(f"{path}: poll.silence_factor: ") for p in found)
+    assert any(p.startswith(f"{path}: feeds[1].silent_after: must be longer") for p in found)
+
+
 def test_cross_references_are_checked(tmp_path: Path) -> None:
     path = write(tmp_path, '[routes]\nhigh = ["pager"]\n')
     assert problems(path) == [f"{path}: (top level): routes.high names unknown notifier 'pager'"]

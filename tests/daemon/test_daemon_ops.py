@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.daemon.stories import BAKERY
+from tests.daemon.stories import BAKERY, BORDER, HARBOUR
 from tests.support.daemon import Setup, Watcher, cli
 from tests.support.feeds import FeedSite
 from tests.support.httpserver import Reply
@@ -90,3 +90,33 @@ def test_a_pause_the_server_asks_for_is_not_the_error_that_breaks_a_feed(
 
     assert webhook.posts_to("/ops") == []
     assert setup.feed_status()["busy"].error_count == 1
+
+
+def test_ops_notifier_hears_when_a_feed_goes_silent_and_when_it_posts_again(
+    setup: Setup, site: FeedSite, webhook: Webhook
+) -> None:
+    setup.feed("wire", site.feed("/wire", "Example Wire", [BAKERY]), silent_after="3s")
+    setup.feed("desk", site.feed("/desk", "Busy Desk", [BORDER]))  # too little history to judge
+    setup.poll["silence_check"] = "1s"
+    setup.notifiers["ops"] = {"urls": [webhook.url("/ops")]}
+    setup.alerts["ops_notifier"] = "ops"
+
+    with Watcher(setup.write()).running() as daemon:
+        [silent] = daemon.expect(lambda: webhook.posts_to("/ops"), "the silent-feed message")
+        status = cli("status", "--config", str(setup.config_path))
+        site.publish("/wire", HARBOUR)
+        again = daemon.expect(
+            lambda: [p for p in webhook.posts_to("/ops") if "posting again" in p.title],
+            "the posting-again message",
+        )
+        assert daemon.stop() == 0
+
+    assert silent.title.startswith("[watcher] feed wire has gone silent: no new entry for ")
+    assert silent.title.endswith(" (its silent_after is 3s)")
+    lines = {line.split()[0]: line for line in status.stdout.splitlines()[1:] if line.strip()}
+    assert "silent (no new entry) since" in lines["wire"]
+    assert "silent" not in lines["desk"]
+    assert again[0].title.startswith("[watcher] feed wire is posting again: a new entry ")
+    assert setup.feed_status()["wire"].silent_since is None
+    # Told once, however many checks ran while it was silent.
+    assert sum("gone silent" in p.title for p in webhook.posts_to("/ops")) == 1

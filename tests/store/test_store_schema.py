@@ -33,7 +33,7 @@ def test_reopening_is_idempotent_and_keeps_data(open_store: Callable[[], Store])
 
 
 #: The feed columns each version added after the first.
-ADDED_COLUMNS = {2: ["ttl_minutes"], 3: ["last_fetch_seconds", "last_late_seconds"]}
+ADDED_COLUMNS = {2: ["ttl_minutes"], 3: ["last_fetch_seconds", "last_late_seconds", "silent_since"]}
 
 
 @pytest.mark.parametrize("version", [1, 2])

@@ -21,6 +21,7 @@ from watcher.store.values import (
     FeedStatus,
     FetchEffect,
     FetchOutcome,
+    SilenceCandidate,
     StoreError,
     SyncResult,
 )
@@ -294,6 +295,7 @@ def feed_status(connection: Connection) -> list[FeedStatus]:
             entries_seen=row.entries,
             last_fetch_seconds=row.last_fetch_seconds,
             last_late_seconds=row.last_late_seconds,
+            silent_since=row.silent_since,
         )
         for row in rows
     ]
@@ -317,3 +319,55 @@ def _feed_row(row: Row) -> FeedRow:
         lease_until=row.lease_until,
         listed_at=row.listed_at,
     )
+
+
+def silence_candidates(connection: Connection, since: dt.datetime) -> list[SilenceCandidate]:
+    """Every feed that polls fine (no error, not stopped or removed) and has had its first
+    poll, with the times its new entries arrived since `since`."""
+    healthy = (
+        feed.c.removed_at.is_(None),
+        feed.c.disabled_reason.is_(None),
+        feed.c.last_error.is_(None),
+        feed.c.primed_at.is_not(None),
+    )
+    arrived: dict[int, list[dt.datetime]] = {}
+    for feed_id, first_seen_at in connection.execute(
+        select(seen_entry.c.feed_id, seen_entry.c.first_seen_at)
+        .join(feed, feed.c.id == seen_entry.c.feed_id)
+        .where(*healthy, seen_entry.c.first_seen_at > feed.c.primed_at)
+        .where(seen_entry.c.first_seen_at >= since)
+        .group_by(seen_entry.c.feed_id, seen_entry.c.first_seen_at)
+        .order_by(seen_entry.c.feed_id, seen_entry.c.first_seen_at)
+    ):
+        arrived.setdefault(feed_id, []).append(first_seen_at)
+    rows = connection.execute(
+        select(
+            feed.c.id,
+            feed.c.name,
+            func.coalesce(feed.c.last_new_at, feed.c.primed_at).label("last_arrival"),
+            feed.c.silent_since,
+        )
+        .where(*healthy)
+        .order_by(feed.c.name)
+    )
+    return [
+        SilenceCandidate(
+            row.id,
+            row.name,
+            row.last_arrival,
+            row.silent_since,
+            tuple(arrived.get(row.id, ())),
+        )
+        for row in rows
+    ]
+
+
+def mark_silent(connection: Connection, feed_id: int, since: dt.datetime) -> bool:
+    """Record that the feed was found silent at `since`; False when it already was (another
+    node sharing the store found it first, and tells)."""
+    result = connection.execute(
+        update(feed)
+        .where(feed.c.id == feed_id, feed.c.silent_since.is_(None))
+        .values(silent_since=since)
+    )
+    return result.rowcount == 1

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Select, bindparam, func, insert, select, update
+from sqlalchemy import Select, bindparam, case, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from watcher.store.clustering import StoryInput, assign_stories
@@ -77,7 +77,7 @@ def _still_listed(dialect: str) -> Any:
 @functools.cache
 def _feed_rows_statement(dialect: str) -> Select[Any]:
     return (
-        select(feed.c.id, feed.c.name, feed.c.primed_at)
+        select(feed.c.id, feed.c.name, feed.c.primed_at, feed.c.silent_since)
         .where(one_of(feed.c.id, "ids", dialect))
         .with_for_update()
     )
@@ -90,6 +90,8 @@ _FEED_LISTED = (
         listed_at=bindparam("p_now"),
         primed_at=func.coalesce(feed.c.primed_at, bindparam("p_now")),
         last_new_at=func.coalesce(bindparam("p_new_at"), feed.c.last_new_at),
+        # A new entry ends a silence.
+        silent_since=case((bindparam("p_new_at").is_(None), feed.c.silent_since), else_=None),
     )
 )
 
@@ -138,6 +140,7 @@ class _Poll:
     seen: list[str]
     marked: list[str] = field(default_factory=list)
     primed_at: dt.datetime | None = None
+    silent_since: dt.datetime | None = None
     new: list[PolledEntry] = field(default_factory=list)
     alerting: list[PolledEntry] = field(default_factory=list)
     articles: list[NewArticle] = field(default_factory=list)
@@ -158,6 +161,7 @@ class _Poll:
             + self.marked,
             alerts=self.alerts,
             skipped=self.skipped,
+            silence_ended=self.silent_since if self.new else None,
         )
 
 
@@ -184,10 +188,12 @@ def ingest_many(
             continue
         accepted.append(_Poll(index, poll, listed, seen))
     primed_at = {feed_id: row.primed_at for feed_id, row in rows.items()}
+    silent_since = {feed_id: row.silent_since for feed_id, row in rows.items()}
     for round_ in _rounds(accepted):
         going = []
-        for item in round_:  # an earlier round may have primed the feed
+        for item in round_:  # an earlier round may have primed the feed, or ended its silence
             item.primed_at = primed_at[item.input.feed_id]
+            item.silent_since = silent_since[item.input.feed_id]
             if item.input.first_poll_only and item.primed_at is not None:
                 outcomes[item.index] = StoreError(
                     f"feed {rows[item.input.feed_id].name!r}: parsed as its first poll, but "
@@ -200,6 +206,8 @@ def ingest_many(
         _ingest_round(connection, going)
         for item in going:
             primed_at[item.input.feed_id] = item.primed_at or item.input.now
+            if item.new:
+                silent_since[item.input.feed_id] = None
             outcomes[item.index] = item.result()
     return [outcome for outcome in outcomes if outcome is not None]
 

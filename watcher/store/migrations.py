@@ -28,28 +28,25 @@ def _create_tables(connection: Connection) -> None:
     schema.metadata.create_all(connection)
 
 
-def _add_feed_columns(connection: Connection, columns: dict[str, str]) -> None:
-    """ALTER TABLE feed ADD COLUMN for each of `columns` (name → SQL type) it lacks."""
+def _add_feed_columns(connection: Connection, *names: str) -> None:
+    """ALTER TABLE feed ADD COLUMN for each of `names` it lacks, typed as schema.py types it."""
     present = {column["name"] for column in inspect(connection).get_columns(schema.feed.name)}
-    for name, sql_type in columns.items():
+    for name in names:
         if name not in present:
+            sql_type = schema.feed.c[name].type.compile(dialect=connection.dialect)
             connection.execute(text(f"ALTER TABLE feed ADD COLUMN {name} {sql_type}"))
 
 
 def _add_feed_ttl(connection: Connection) -> None:
-    _add_feed_columns(connection, {"ttl_minutes": "INTEGER"})
+    _add_feed_columns(connection, "ttl_minutes")
 
 
-def _add_feed_timings(connection: Connection) -> None:
-    # DOUBLE PRECISION is what SQLAlchemy's Float is on PostgreSQL; SQLite reads it as REAL.
-    _add_feed_columns(
-        connection,
-        {"last_fetch_seconds": "DOUBLE PRECISION", "last_late_seconds": "DOUBLE PRECISION"},
-    )
+def _add_feed_health(connection: Connection) -> None:
+    _add_feed_columns(connection, "last_fetch_seconds", "last_late_seconds", "silent_since")
 
 
 #: STEPS[n] takes a database from version n to version n + 1.
-STEPS: tuple[MigrationStep, ...] = (_create_tables, _add_feed_ttl, _add_feed_timings)
+STEPS: tuple[MigrationStep, ...] = (_create_tables, _add_feed_ttl, _add_feed_health)
 LATEST_VERSION = len(STEPS)
 
 

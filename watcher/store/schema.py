@@ -60,6 +60,9 @@ feed = Table(
     # queueing for a slot not counted), and how long after its due time the poll started.
     Column("last_fetch_seconds", Float),
     Column("last_late_seconds", Float),
+    # Set when the feed was found silent (no new entry for longer than its rhythm allows) and
+    # the ops notifier told; cleared by its next new entry.
+    Column("silent_since", UTCDateTime),
     Column("lease_owner", NAME),
     Column("lease_until", UTCDateTime),
     # Set only by a 410 Gone; other errors back off but never stop a feed.

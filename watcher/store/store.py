@@ -42,6 +42,7 @@ from watcher.store.values import (
     PolledEntry,
     PollInput,
     PruneResult,
+    SilenceCandidate,
     StoreError,
     StorySource,
     SyncResult,
@@ -206,6 +207,15 @@ class Store:
     def feed_status(self) -> list[FeedStatus]:
         with self._read() as connection:
             return feeds.feed_status(connection)
+
+    def silence_candidates(self, since: dt.datetime) -> list[SilenceCandidate]:
+        """Feeds that poll fine, with the times new entries arrived since `since`."""
+        with self._read() as connection:
+            return feeds.silence_candidates(connection, since)
+
+    def mark_silent(self, feed_id: int, since: dt.datetime) -> bool:
+        with self._write() as connection:
+            return feeds.mark_silent(connection, feed_id, since)
 
     # entries, articles, stories
 

@@ -93,6 +93,21 @@ class FeedStatus:
     entries_seen: int
     last_fetch_seconds: float | None
     last_late_seconds: float | None
+    silent_since: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SilenceCandidate:
+    """A feed that could have gone silent: polled fine, its first entries seen, not stopped."""
+
+    id: int
+    name: str
+    #: When its last new entry arrived (or its first poll, when none has since).
+    last_arrival: dt.datetime
+    silent_since: dt.datetime | None
+    #: The distinct times new entries arrived since the window began, oldest first (the
+    #: first poll, which only marked what was there, not counted).
+    arrivals: tuple[dt.datetime, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +272,8 @@ class IngestResult:
     quiet: list[str]
     alerts: list[QueuedAlert]
     skipped: list[SkippedAlert]
+    #: When the feed had been found silent, if this poll's new entries ended that silence.
+    silence_ended: dt.datetime | None = None
 
     @property
     def all_new(self) -> bool:

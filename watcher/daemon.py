@@ -274,13 +274,14 @@ class Daemon:
             else:  # stopping: the lease is given back on exit, the feed stays due
                 return None
         # Feeds overdue when the daemon started count from the start.
-        self._lateness.record(max(row.next_check_at, self._started_at), dt.datetime.now(dt.UTC))
-        return await self._poll(row)
+        due, started = max(row.next_check_at, self._started_at), dt.datetime.now(dt.UTC)
+        self._lateness.record(due, started)
+        return await self._poll(row, late=started - due)
 
-    async def _poll(self, row) -> PollReport | None:
+    async def _poll(self, row, late: dt.timedelta = dt.timedelta(0)) -> PollReport | None:
         assert self._poller is not None
         try:
-            report = await self._poller.poll(row)
+            report = await self._poller.poll(row, late=late)
         except Exception:  # one feed never stops the others
             log.exception("%s: poll failed unexpectedly", row.name)
             return None

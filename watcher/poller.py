@@ -112,8 +112,11 @@ class Poller:
     def feed_settings(self, name: str) -> FeedSettings | None:
         return self.feeds_by_name.get(name)
 
-    async def poll(self, row: FeedRow, now: dt.datetime | None = None) -> PollReport:
-        """Poll one claimed feed; never raises for a problem with the feed itself."""
+    async def poll(
+        self, row: FeedRow, now: dt.datetime | None = None, *, late: dt.timedelta = dt.timedelta(0)
+    ) -> PollReport:
+        """Poll one claimed feed; never raises for a problem with the feed itself. `late`: how
+        long after its due time the scheduler started it (kept for `watcher status`)."""
         now = now or dt.datetime.now(dt.UTC)
         feed = self.feed_settings(row.name)
         if feed is None:  # removed from the config while claimed
@@ -124,7 +127,7 @@ class Poller:
         outcome = dataclasses.replace(
             self._outcome(row, feed, read, now),
             fetch_seconds=read.fetch.response_seconds,
-            late_seconds=max((now - row.next_check_at).total_seconds(), 0.0),
+            late_seconds=max(late.total_seconds(), 0.0),
         )
         report = PollReport(
             row.name,

@@ -57,3 +57,8 @@ def test_polls_that_fall_behind_their_feeds_are_reported(setup: Setup, site: Fee
         daemon.wait_log("polls are falling behind: ", within=30)
         assert daemon.stop() == 0
     assert "raise [http] concurrency (1 at once)" in daemon.log
+    # `watcher status` shows which feed is slow and which one waited for it.
+    feeds = setup.feed_status()
+    assert feeds["slow"].last_fetch_seconds is not None and feeds["slow"].last_fetch_seconds >= 3
+    assert feeds["wire"].last_fetch_seconds is not None and feeds["wire"].last_fetch_seconds < 3
+    assert feeds["wire"].last_late_seconds is not None and feeds["wire"].last_late_seconds > 1

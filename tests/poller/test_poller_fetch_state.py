@@ -282,8 +282,9 @@ async def test_status_shows_how_long_the_server_took_and_how_late_the_poll_start
 ) -> None:
     server.route("/wire", Reply(headers=RSS_TYPE, body=rss("Wire", [BAKERY]), delay=0.3))
     async with watching(server.url("/wire"), tmp_path) as poller:
-        # Due at START (when the feed was added), started four minutes after.
-        await poll(poller, START + 4 * dt.timedelta(minutes=1))
+        [row] = poller.store.claim_due_feeds("test", START)
+        # The scheduler started it four minutes after it was due.
+        await poller.poll(row, START, late=4 * dt.timedelta(minutes=1))
         [status] = poller.store.feed_status()
     config = tmp_path / "watcher.toml"
     config.write_text(f'[store]\nurl = "sqlite:///{tmp_path / "watcher.db"}"\n', "utf-8")

@@ -188,11 +188,12 @@ class Daemon:
                 id="outbox",
             )
             self._schedule_digests()
-        scheduler.add_job(
-            self._check_silence,
-            IntervalTrigger(seconds=self.settings.poll.silence_check.total_seconds()),
-            id="silence",
-        )
+            # A dry run would mark feeds silent with no one told, and the real run never tell.
+            scheduler.add_job(
+                self._check_silence,
+                IntervalTrigger(seconds=self.settings.poll.silence_check.total_seconds()),
+                id="silence",
+            )
         scheduler.add_job(
             self._maintain,
             IntervalTrigger(hours=1),
@@ -457,11 +458,10 @@ class Daemon:
         await asyncio.to_thread(
             self.store.sync_feeds, [f for f in settings.feeds if f.enabled], dt.datetime.now(dt.UTC)
         )
-        if self._scheduler is not None:
+        if self._scheduler is not None and not self.dry_run:
             every = settings.poll.silence_check.total_seconds()
             self._scheduler.reschedule_job("silence", trigger=IntervalTrigger(seconds=every))
-            if not self.dry_run:
-                self._schedule_digests()
+            self._schedule_digests()
         freeze_long_lived_objects()
         log.info("reloaded: %d feeds, %d rules", len(settings.feeds), len(rules.ruleset))
         self.notifier.ready(self._status_line())

@@ -120,3 +120,24 @@ def test_ops_notifier_hears_when_a_feed_goes_silent_and_when_it_posts_again(
     assert setup.feed_status()["wire"].silent_since is None
     # Told once, however many checks ran while it was silent.
     assert sum("gone silent" in p.title for p in webhook.posts_to("/ops")) == 1
+
+
+def test_a_dry_run_leaves_silent_feeds_for_the_real_run_to_find_and_tell(
+    setup: Setup, site: FeedSite, webhook: Webhook
+) -> None:
+    setup.feed("wire", site.feed("/wire", "Example Wire", [BAKERY]), silent_after="1s")
+    setup.poll["silence_check"] = "1s"
+    setup.notifiers["ops"] = {"urls": [webhook.url("/ops")]}
+    setup.alerts["ops_notifier"] = "ops"
+    config = setup.write()
+
+    with Watcher(config, "--dry-run").running() as daemon:
+        daemon.expect(lambda: site.polls("/wire") >= 4, "four polls, silent all along")
+        assert daemon.stop() == 0
+    unmarked = setup.feed_status()["wire"].silent_since
+    with Watcher(config).running() as daemon:
+        daemon.expect(lambda: webhook.posts_to("/ops"), "the silent-feed message")
+        assert daemon.stop() == 0
+
+    assert unmarked is None
+    assert setup.feed_status()["wire"].silent_since is not None

@@ -331,9 +331,12 @@ class Poller:
             wait = max(backoff, asked_to_wait, poll.min_interval)
             return FetchOutcome(fetch.status, now + wait, error=read.error)
         headers = fetch.headers
+        # When entries probably came and went unseen since the last poll, look again in half
+        # the interval, for as long as the feed outruns it (a story breaking, a busy desk).
+        outran = _outran_its_interval(read)
         next_at = next_check_at(
             now,
-            interval,
+            max(interval / 2, poll.min_interval) if outran else interval,
             # A 304 or an unchanged body is not read: the ttl the feed last gave still holds.
             ttl_minutes=read.parsed.ttl if read.parsed else row.ttl_minutes,
             cache_control=headers.get("cache-control"),
@@ -343,7 +346,7 @@ class Poller:
             min_interval=poll.min_interval,
             max_interval=poll.max_interval,
         )
-        if next_at - now == interval:
+        if not outran and next_at - now == interval:
             # No server hint moved it: keep the feed on its own grid, so that feeds sharing an
             # interval stay spread over it instead of bunching up after restarts and outages.
             phase = feed_phase(feed.url, interval)
@@ -374,6 +377,16 @@ class Poller:
 def _unread(row: FeedRow, error: str) -> FeedRead:
     """A poll that could not even start fetching (its settings failed at this poll)."""
     return FeedRead(FetchResult(row.url, row.url, Outcome.FAILED), error=error)
+
+
+def _outran_its_interval(read: FeedRead) -> bool:
+    """The feed lists several entries and none it listed at its last stored poll: the
+    entries between the two polls may have come and gone unseen."""
+    parsed, before = read.parsed, read.listed_before
+    if parsed is None or before is EVERY_KEY or not before:
+        return False
+    listed = [*(entry.key for entry in parsed.entries), *parsed.seen_keys]
+    return len(listed) > 1 and before.isdisjoint(listed)
 
 
 async def poll_every_feed(

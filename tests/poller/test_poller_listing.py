@@ -234,8 +234,14 @@ async def test_a_feed_whose_entries_all_changed_between_polls_warns_of_missed_on
     assert "wire: all 2 entries were new: entries were probably missed between polls" in (
         caplog.text
     )
+    # It outran its 15-minute interval: the next look comes in half of it.
+    assert report.next_check_at == START + dt.timedelta(minutes=5 + 7.5)
     site.publish("/wire", BORDER_STORIES[2])  # one new beside two seen: no warning
     [row] = poller.store.claim_due_feeds(
         "test", START, due_by=dt.datetime.max.replace(tzinfo=dt.UTC)
     )
-    assert not (await poller.poll(row, START + dt.timedelta(minutes=10))).missed_entries_warning
+    caught_up = await poller.poll(row, START + dt.timedelta(minutes=10))
+    assert not caught_up.missed_entries_warning
+    # Back on its grid of 15 minutes: the point of it nearest to a full interval ahead.
+    assert caught_up.next_check_at is not None
+    assert caught_up.next_check_at - START > dt.timedelta(minutes=10 + 7.5)

@@ -249,6 +249,7 @@ class Daemon:
             log.warning("%s", warning)
         free = self.settings.http.concurrency - len(self._polls)
         if free <= 0:
+            self._lateness.record_slots_taken(now)
             return
         # Feeds due before the next tick are claimed now and polled at their due time, so a
         # feed is never polled up to a whole tick late (nor early).
@@ -260,6 +261,8 @@ class Daemon:
             lease_seconds=self.settings.poll.lease.total_seconds(),
             due_by=now + self.settings.poll.tick,
         )
+        if len(rows) == free:  # perhaps more were due: they wait for a free slot
+            self._lateness.record_slots_taken(now)
         for row in rows:
             task = asyncio.ensure_future(self._poll_when_due(row))
             self._polls.add(task)

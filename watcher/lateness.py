@@ -5,7 +5,9 @@ well after its due time means every fetch slot was busy (too many feeds, slow fe
 `[http] concurrency`) or the process was held up. Peers let this happen silently: a feed set
 to every 5 minutes is polled every 20 and nobody knows (research/peers.md §5, "missed
 entries"). `Lateness` counts such polls over a sliding window, for a warning in the log at most
-once per window and a figure in the status line `systemctl status` shows.
+once per window and a figure in the status line `systemctl status` shows. It also remembers
+when the dispatcher found every slot taken, so that the warning can tell the two causes apart:
+more slots (or fewer, faster feeds) help only the first.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ class LateSummary:
 
     polls: int
     worst: dt.timedelta
+    #: The dispatcher found every fetch slot taken at least once in the window.
+    slots_taken: bool
 
 
 @dataclass
@@ -34,6 +38,7 @@ class Lateness:
 
     threshold: dt.timedelta
     _late: deque[tuple[dt.datetime, dt.timedelta]] = field(default_factory=deque)
+    _slots_taken: deque[dt.datetime] = field(default_factory=deque)
     _warned_at: dt.datetime | None = None
 
     def record(self, due: dt.datetime, started: dt.datetime) -> None:
@@ -41,13 +46,21 @@ class Lateness:
         if behind > self.threshold:
             self._late.append((started, behind))
 
+    def record_slots_taken(self, at: dt.datetime) -> None:
+        """The dispatcher found no fetch slot left for the feeds due (or took the last ones)."""
+        self._slots_taken.append(at)
+
     def summary(self, now: dt.datetime) -> LateSummary | None:
         """The late polls of the window ending `now`; None when there were none."""
-        while self._late and self._late[0][0] <= now - WINDOW:
+        cutoff = now - WINDOW
+        while self._late and self._late[0][0] <= cutoff:
             self._late.popleft()
+        while self._slots_taken and self._slots_taken[0] <= cutoff:
+            self._slots_taken.popleft()
         if not self._late:
             return None
-        return LateSummary(len(self._late), max(behind for _, behind in self._late))
+        worst = max(behind for _, behind in self._late)
+        return LateSummary(len(self._late), worst, bool(self._slots_taken))
 
     def warning(self, now: dt.datetime, concurrency: int) -> str | None:
         """What to log when polls fell behind, at most once per window; else None."""
@@ -55,11 +68,20 @@ class Lateness:
         if late is None or (self._warned_at is not None and now - self._warned_at < WINDOW):
             return None
         self._warned_at = now
-        return (
+        behind = (
             f"polls are falling behind: {late.polls} in the last {format_duration(WINDOW)} "
             f"started more than {format_duration(self.threshold)} after they were due (up to "
-            f"{format_duration(late.worst)}); raise [http] concurrency ({concurrency} at once), "
-            "lengthen feed intervals, or look for slow feeds in `watcher status` (column `took`)"
+            f"{format_duration(late.worst)})"
+        )
+        if late.slots_taken:
+            return (
+                f"{behind}, every fetch slot taken; raise [http] concurrency ({concurrency} at "
+                "once), lengthen feed intervals, or look for slow feeds in `watcher status` "
+                "(column `took`)"
+            )
+        return (
+            f"{behind} while fetch slots were free: the process itself was held up (is the "
+            "machine short of CPU or memory, or the store slow to answer?)"
         )
 
     def status(self, now: dt.datetime) -> str:

@@ -34,7 +34,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from watcher.durations import parse_duration
+from watcher.durations import format_duration, parse_duration
 from watcher.feeds.headers import FeedHeaders, feed_headers, headers_problems
 from watcher.feeds.route import Route, ca_file_problem, proxy_problem
 
@@ -308,6 +308,14 @@ class Settings(BaseSettings):
         ops = self.alerts.ops_notifier
         if ops is not None and ops not in self.notifiers:
             raise ValueError(f"alerts.ops_notifier names unknown notifier '{ops}'")
+        for number, feed in enumerate(self.feeds, start=1):
+            interval = feed.interval or self.poll.interval
+            if feed.silent_after is not None and feed.silent_after < 2 * interval:
+                # New entries are only seen at polls: a shorter limit cries wolf between two.
+                raise ValueError(
+                    f"feeds[{number}].silent_after ({format_duration(feed.silent_after)}) must "
+                    f"be at least two of its poll intervals ({format_duration(interval)} each)"
+                )
         return self
 
 

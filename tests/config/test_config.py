@@ -88,6 +88,17 @@ def test_silence_checks_need_durations_longer_than_zero(tmp_path: Path) -> None:
     assert any(p.startswith(f"{path}: feeds[1].silent_after: must be longer") for p in found)
 
 
+def test_a_silence_limit_shorter_than_two_polls_is_refused(tmp_path: Path) -> None:
+    feed = '[[feeds]]\nname = "desk"\nurl = "https://example.org/feed"\ninterval = "15m"\n'
+    path = write(tmp_path, f'{feed}silent_after = "20m"\n')
+    assert problems(path) == [
+        f"{path}: (top level): feeds[1].silent_after (20m) must be at least two of its poll "
+        "intervals (15m each)"
+    ]
+    write(tmp_path, f'{feed}silent_after = "30m"\n')
+    assert load_settings(path).feeds[0].silent_after == dt.timedelta(minutes=30)
+
+
 def test_cross_references_are_checked(tmp_path: Path) -> None:
     path = write(tmp_path, '[routes]\nhigh = ["pager"]\n')
     assert problems(path) == [f"{path}: (top level): routes.high names unknown notifier 'pager'"]

@@ -125,7 +125,7 @@ def test_ops_notifier_hears_when_a_feed_goes_silent_and_when_it_posts_again(
 def test_a_dry_run_leaves_silent_feeds_for_the_real_run_to_find_and_tell(
     setup: Setup, site: FeedSite, webhook: Webhook
 ) -> None:
-    setup.feed("wire", site.feed("/wire", "Example Wire", [BAKERY]), silent_after="1s")
+    setup.feed("wire", site.feed("/wire", "Example Wire", [BAKERY]), silent_after="2s")
     setup.poll["silence_check"] = "1s"
     setup.notifiers["ops"] = {"urls": [webhook.url("/ops")]}
     setup.alerts["ops_notifier"] = "ops"

@@ -7,6 +7,8 @@ guard removes every declaration before either of feedparser's parsers sees the d
 from __future__ import annotations
 
 import pathlib
+import sys
+import types
 
 import pytest
 
@@ -161,3 +163,23 @@ def test_guard_removes_every_declaration_from_the_prolog() -> None:
 def test_unterminated_internal_subset_swallows_the_rest(parse: Parse) -> None:
     with pytest.raises(FeedParseError, match=r"^test-feed: not a feed"):
         parse(b'<!DOCTYPE rss [<!ENTITY a "aaaa"><rss version="2.0"><channel></channel></rss>')
+
+
+def test_the_expat_driver_parses_even_where_libxml2_bindings_are_installed(
+    parse: Parse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # feedparser asks for `drv_libxml2` first; a stand-in module by that name must go unasked.
+    asked: list[str] = []
+    libxml2_driver = types.ModuleType("drv_libxml2")
+
+    def create_parser() -> object:
+        asked.append("drv_libxml2")
+        raise AssertionError("libxml2's SAX driver was used")
+
+    libxml2_driver.create_parser = create_parser  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "drv_libxml2", libxml2_driver)
+    rss = b'<rss version="2.0"><channel><title>Desk</title><item><title>One</title></item>'
+    parsed = parse(rss + b"</channel></rss>")
+
+    assert asked == []
+    assert [entry.article.title for entry in parsed.entries] == ["One"]

@@ -137,7 +137,7 @@ class PollSettings(Section):
         2.0,
         ge=0,
         description="a feed has gone silent when no new entry came for this many times the "
-        "longest gap between its new entries within the retention window (0: only feeds with "
+        "longest gap between the arrivals of the entries it remembers (0: only feeds with "
         "their own silent_after are checked)",
     )
     silence_check: Duration = Field(

@@ -345,8 +345,7 @@ class Daemon:
         now = dt.datetime.now(dt.UTC)
         poll = self.settings.poll
         try:
-            since = now - poll.retention
-            candidates = await asyncio.to_thread(self.store.silence_candidates, since)
+            candidates = await asyncio.to_thread(self.store.silence_candidates)
             feeds = {feed.name: feed for feed in self.settings.feeds if feed.enabled}
             for candidate, text in newly_silent(candidates, feeds, poll, now):
                 if await asyncio.to_thread(self.store.mark_silent, candidate.id, now):

@@ -4,9 +4,10 @@ A feed can fail without an error: the publisher's CMS stops exporting, a section
 redirect lands on a page that still parses as an empty feed. Users of every peer ask to be told
 (research/peers.md §4 #2, §7.5), and a fixed "no entry for N days" is wrong for nearly every
 feed: a wire service is silent for ten minutes, a weekly column for a week. So each feed's
-limit is learned from its own history: the times new entries arrived (the poll that first saw
-them) over the retention window, and the longest gap between two of them — which already holds
-its nights, weekends and holidays. A feed has gone silent when its silence has lasted `factor`
+limit is learned from its own history: the times its remembered entries arrived (the poll that
+first saw them; the store keeps those of the retention window and older ones the feed still
+lists), and the longest gap between two of them — which already holds its nights, weekends and
+holidays. A feed has gone silent when its silence has lasted `factor`
 times that gap. With too little history no limit is guessed; a feed's own `silent_after`
 setting states one outright.
 """

@@ -321,9 +321,10 @@ def _feed_row(row: Row) -> FeedRow:
     )
 
 
-def silence_candidates(connection: Connection, since: dt.datetime) -> list[SilenceCandidate]:
+def silence_candidates(connection: Connection) -> list[SilenceCandidate]:
     """Every feed that polls fine (no error, not stopped or removed) and has had its first
-    poll, with the times its new entries arrived since `since`."""
+    poll, with the times its remembered entries arrived: those of the retention window, and
+    older ones the feed still lists (so a feed posting weekly keeps months of its rhythm)."""
     healthy = (
         feed.c.removed_at.is_(None),
         feed.c.disabled_reason.is_(None),
@@ -335,7 +336,6 @@ def silence_candidates(connection: Connection, since: dt.datetime) -> list[Silen
         select(seen_entry.c.feed_id, seen_entry.c.first_seen_at)
         .join(feed, feed.c.id == seen_entry.c.feed_id)
         .where(*healthy, seen_entry.c.first_seen_at > feed.c.primed_at)
-        .where(seen_entry.c.first_seen_at >= since)
         .group_by(seen_entry.c.feed_id, seen_entry.c.first_seen_at)
         .order_by(seen_entry.c.feed_id, seen_entry.c.first_seen_at)
     ):

@@ -208,10 +208,10 @@ class Store:
         with self._read() as connection:
             return feeds.feed_status(connection)
 
-    def silence_candidates(self, since: dt.datetime) -> list[SilenceCandidate]:
-        """Feeds that poll fine, with the times new entries arrived since `since`."""
+    def silence_candidates(self) -> list[SilenceCandidate]:
+        """Feeds that poll fine, with the times their remembered entries arrived."""
         with self._read() as connection:
-            return feeds.silence_candidates(connection, since)
+            return feeds.silence_candidates(connection)
 
     def mark_silent(self, feed_id: int, since: dt.datetime) -> bool:
         with self._write() as connection:

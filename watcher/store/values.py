@@ -105,8 +105,8 @@ class SilenceCandidate:
     #: When its last new entry arrived (or its first poll, when none has since).
     last_arrival: dt.datetime
     silent_since: dt.datetime | None
-    #: The distinct times new entries arrived since the window began, oldest first (the
-    #: first poll, which only marked what was there, not counted).
+    #: The distinct times its remembered entries arrived, oldest first (the first poll, which
+    #: only marked what was there, not counted).
     arrivals: tuple[dt.datetime, ...]
 
 

@@ -38,7 +38,7 @@ class Lateness:
 
     threshold: dt.timedelta
     _late: deque[tuple[dt.datetime, dt.timedelta]] = field(default_factory=deque)
-    _slots_taken: deque[dt.datetime] = field(default_factory=deque)
+    _slots_last_taken: dt.datetime | None = None
     _warned_at: dt.datetime | None = None
 
     def record(self, due: dt.datetime, started: dt.datetime) -> None:
@@ -48,19 +48,18 @@ class Lateness:
 
     def record_slots_taken(self, at: dt.datetime) -> None:
         """The dispatcher found no fetch slot left for the feeds due (or took the last ones)."""
-        self._slots_taken.append(at)
+        self._slots_last_taken = at
 
     def summary(self, now: dt.datetime) -> LateSummary | None:
         """The late polls of the window ending `now`; None when there were none."""
         cutoff = now - WINDOW
         while self._late and self._late[0][0] <= cutoff:
             self._late.popleft()
-        while self._slots_taken and self._slots_taken[0] <= cutoff:
-            self._slots_taken.popleft()
         if not self._late:
             return None
         worst = max(behind for _, behind in self._late)
-        return LateSummary(len(self._late), worst, bool(self._slots_taken))
+        taken = self._slots_last_taken is not None and self._slots_last_taken > cutoff
+        return LateSummary(len(self._late), worst, taken)
 
     def warning(self, now: dt.datetime, concurrency: int) -> str | None:
         """What to log when polls fell behind, at most once per window; else None."""

@@ -105,6 +105,8 @@ class Daemon:
     _last_dispatch: float = field(default_factory=time.monotonic)
     _started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     _lateness: Lateness = field(init=False)
+    # How many feeds the last silence check found silent, for the status line.
+    _silent_feeds: int = 0
     _scheduler: AsyncIOScheduler | None = None
     _poller: Poller | None = None
     _deliverer: Deliverer | None = None
@@ -297,6 +299,7 @@ class Daemon:
             await self._deliver_tick()
         await self._tell_ops(report, row.error_count)
         if report.silence_ended is not None:
+            self._silent_feeds = max(self._silent_feeds - 1, 0)
             silent_for = dt.datetime.now(dt.UTC) - report.silence_ended
             text = posting_again_message(row.name, silent_for)
             log.info("%s", text)
@@ -347,7 +350,10 @@ class Daemon:
         try:
             candidates = await asyncio.to_thread(self.store.silence_candidates)
             feeds = {feed.name: feed for feed in self.settings.feeds if feed.enabled}
-            for candidate, text in newly_silent(candidates, feeds, poll, now):
+            found = newly_silent(candidates, feeds, poll, now)
+            marked = [c for c in candidates if c.silent_since is not None and c.name in feeds]
+            self._silent_feeds = len(marked) + len(found)
+            for candidate, text in found:
                 if await asyncio.to_thread(self.store.mark_silent, candidate.id, now):
                     log.warning("%s", text)
                     await self._send_ops(text)
@@ -472,7 +478,9 @@ class Daemon:
     def _status_line(self) -> str:
         feeds, rules = len(self.settings.feeds), len(self.rules.ruleset)
         late = self._lateness.status(dt.datetime.now(dt.UTC))
-        return f"{feeds} feeds, {rules} rules, {len(self._polls)} polling{late}"
+        silent = self._silent_feeds
+        silence = f", {silent} silent feed{'' if silent == 1 else 's'}" if silent else ""
+        return f"{feeds} feeds, {rules} rules, {len(self._polls)} polling{late}{silence}"
 
 
 _STOPPED = "gone (HTTP 410): stopped until `watcher enable {feed}` or a new URL in the config"

@@ -90,3 +90,21 @@ def test_the_daemon_tells_systemd_ready_watchdog_reloading_and_stopping(
     assert not {"READY=1", "WATCHDOG=1"} & set(firsts[firsts.index("STOPPING=1") :])
     statuses = [f for message in notify_socket.messages for f in message if f.startswith("STATUS=")]
     assert any("1 feeds" in status for status in statuses)
+
+
+def test_the_status_line_counts_silent_feeds(
+    setup: Setup, site: FeedSite, notify_socket: NotifySocket
+):
+    setup.feed("wire", site.feed("/wire", "Example Wire", [BAKERY]), silent_after="2s")
+    setup.poll["silence_check"] = "1s"
+    env = environment(NOTIFY_SOCKET=str(notify_socket.path), WATCHDOG_USEC="1000000")
+
+    def statuses() -> list[str]:
+        return [f for message in notify_socket.messages for f in message if f.startswith("STATUS=")]
+
+    with Watcher(setup.write(), env=env) as daemon:
+        daemon.expect(
+            lambda: any(status.endswith(", 1 silent feed") for status in statuses()),
+            "the silent feed on the status line",
+        )
+        assert daemon.stop() == 0

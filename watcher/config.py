@@ -55,6 +55,15 @@ def _to_timedelta(value: Any) -> Any:
 Duration = Annotated[dt.timedelta, BeforeValidator(_to_timedelta)]
 
 
+def _longer_than_zero(value: dt.timedelta) -> dt.timedelta:
+    if value <= dt.timedelta(0):
+        raise ValueError("must be longer than zero")
+    return value
+
+
+PositiveDuration = Annotated[Duration, AfterValidator(_longer_than_zero)]
+
+
 def _checked_proxy(value: str) -> str:
     problem = proxy_problem(value)
     if problem:
@@ -121,7 +130,7 @@ class PollSettings(Section):
         description="a poll that starts this long after its feed was due counts as late: the "
         "log warns that polls are falling behind, and the status line counts them",
     )
-    drain: Duration = Field(
+    drain: PositiveDuration = Field(
         dt.timedelta(seconds=20),
         description="on SIGTERM, how long polls and sends in flight may finish before they "
         "are cancelled; keep it below the unit's TimeoutStopSec",
@@ -140,7 +149,7 @@ class PollSettings(Section):
         "longest gap between the arrivals of the entries it remembers (0: only feeds with "
         "their own silent_after are checked)",
     )
-    silence_check: Duration = Field(
+    silence_check: PositiveDuration = Field(
         dt.timedelta(minutes=10), description="how often the daemon looks for silent feeds"
     )
     pause_limit: Duration = Field(
@@ -148,13 +157,6 @@ class PollSettings(Section):
         description="a feed whose server has asked for nothing but pauses (429 or 503 with "
         "Retry-After) this long since its last success counts each further one as an error",
     )
-
-    @field_validator("drain", "silence_check")
-    @classmethod
-    def _positive(cls, value: dt.timedelta) -> dt.timedelta:
-        if value <= dt.timedelta(0):
-            raise ValueError("must be longer than zero")
-        return value
 
     @model_validator(mode="after")
     def _ordered(self) -> PollSettings:
@@ -176,7 +178,7 @@ class FeedSettings(Section):
     )
     entry_key: Literal["auto", "guid", "link", "title"] = "auto"
     enabled: bool = True
-    silent_after: Duration | None = Field(
+    silent_after: PositiveDuration | None = Field(
         None,
         description="how long this feed may go without a new entry before the ops notifier "
         "hears it has gone silent (default: learned from its own rhythm)",
@@ -191,13 +193,6 @@ class FeedSettings(Section):
     ca_file: Path | None = Field(
         None, description="PEM certificates this feed's TLS trusts besides the default ones"
     )
-
-    @field_validator("silent_after")
-    @classmethod
-    def _positive(cls, value: dt.timedelta | None) -> dt.timedelta | None:
-        if value is not None and value <= dt.timedelta(0):
-            raise ValueError("must be longer than zero")
-        return value
 
     @field_validator("url")
     @classmethod
@@ -245,7 +240,7 @@ class AlertSettings(Section):
     max_attempts: int = Field(8, ge=1)
     retry_base: Duration = dt.timedelta(seconds=30)
     tick: Duration = dt.timedelta(seconds=2)
-    lease: Duration = Field(
+    lease: PositiveDuration = Field(
         dt.timedelta(minutes=2),
         description="how long a node holds an alert it is sending; longer than a send can "
         "take (apprise gives each service 60 s), or a second node may send it again",
@@ -253,13 +248,6 @@ class AlertSettings(Section):
     ops_notifier: str | None = Field(
         None, description="hears about broken, recovered, gone, moved and silent feeds"
     )
-
-    @field_validator("lease")
-    @classmethod
-    def _positive(cls, value: dt.timedelta) -> dt.timedelta:
-        if value <= dt.timedelta(0):
-            raise ValueError("must be longer than zero")
-        return value
 
 
 class Settings(BaseSettings):

@@ -171,10 +171,10 @@ def parse_date(raw: str, fallback: dt.datetime | None = None) -> dt.datetime | N
 
     RFC 822 (`Wed, 01 May 2024 10:00:00 +0200`, also with a zone abbreviation or none) and
     ISO 8601/RFC 3339 (`2024-05-01T10:00:00+02:00`, `2018-09-18 14:38:10`, `2016/6/29 15:07`)
-    are read here; a
-    missing zone means UTC. A string of either shape with impossible values (`2024-13-45`)
-    gives None rather than a rolled-over date. `fallback` — the instant another parser found
-    (feedparser's `*_parsed`, already in UTC) — is used only for strings of neither shape.
+    are read here; a missing zone means UTC. A string of either shape with impossible values
+    (`2024-13-45`) gives None rather than a rolled-over date. `fallback` — the instant another
+    parser found (feedparser's `*_parsed`, already in UTC) — is used only for strings of
+    neither shape.
     """
     text = raw.strip()
     iso = _ISO_DATE.fullmatch(text)

@@ -10,6 +10,7 @@ import io
 import json
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, TextIO
@@ -31,7 +32,7 @@ from watcher.config import (
     load_settings,
     request_headers,
 )
-from watcher.daemon import Daemon, configure_logging, run_daemon
+from watcher.daemon import Daemon, configure_logging, run_daemon, start_when_the_store_answers
 from watcher.dryrun import ArticleInput, article_paths, json_line, read_inputs, text_report
 from watcher.durations import format_duration
 from watcher.feeds.fetch import Fetcher, quiet_noisy_loggers
@@ -377,17 +378,34 @@ def run(
 ) -> None:
     """Run the daemon: poll on schedule and deliver alerts (SIGHUP reloads, SIGTERM stops)."""
     configure_logging(logging.DEBUG if verbose else logging.INFO)
-    daemon = _daemon(config, once=once, dry_run=dry_run)
+    if once:
+        daemon = _daemon(config, once=once, dry_run=dry_run)
+    else:
+        try:
+            daemon = _guarded(
+                lambda: start_when_the_store_answers(
+                    config_path(config), dry_run=dry_run, stream=sys.stdout
+                )
+            )
+        except KeyboardInterrupt:  # while waiting for the store: nothing started yet
+            raise typer.Exit(130) from None
     raise typer.Exit(run_daemon(daemon))
 
 
 def _daemon(
     config: Path | None, *, once: bool, dry_run: bool, stream: TextIO | None = None
 ) -> Daemon:
-    try:
-        return Daemon.start(
+    return _guarded(
+        lambda: Daemon.start(
             config_path(config), once=once, dry_run=dry_run, stream=stream or sys.stdout
         )
+    )
+
+
+def _guarded(start: Callable[[], Daemon]) -> Daemon:
+    """The daemon `start` makes, or exit 2 with what is wrong with the config or store."""
+    try:
+        return start()
     except ConfigError as error:
         for problem in error.problems:
             stderr.print(problem, markup=False)

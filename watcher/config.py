@@ -246,7 +246,13 @@ class AlertSettings(Section):
         "take (apprise gives each service 60 s), or a second node may send it again",
     )
     ops_notifier: str | None = Field(
-        None, description="hears about broken, recovered, gone, moved and silent feeds"
+        None,
+        description="hears about broken, recovered, gone, moved and silent feeds, and a store "
+        "that stays unavailable",
+    )
+    store_outage_after: PositiveDuration = Field(
+        dt.timedelta(minutes=1),
+        description="how long the store must be unavailable before the ops notifier hears of it",
     )
 
 

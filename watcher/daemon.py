@@ -36,13 +36,19 @@ from watcher.config import ConfigError, Settings, load_settings
 from watcher.feeds.fetch import Fetcher, quiet_noisy_loggers, redact_url
 from watcher.lateness import Lateness
 from watcher.matching import LoadedRuleSet, load_ruleset
+from watcher.outage import REMIND_EVERY, StoreOutage
 from watcher.poller import Poller, PollReport, poll_every_feed
 from watcher.runtime import freeze_long_lived_objects, http_limits, parser_pool
 from watcher.sdnotify import Notifier
 from watcher.silence import newly_silent, posting_again_message
-from watcher.store import Store
+from watcher.store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
+
+#: A store that cannot be opened at start is tried again after this many seconds, doubling up
+#: to the longest.
+FIRST_RETRY = 1.0
+LONGEST_RETRY = 30.0
 
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
 
@@ -107,6 +113,9 @@ class Daemon:
     _lateness: Lateness = field(init=False)
     # How many feeds the last silence check found silent, for the status line.
     _silent_feeds: int = 0
+    _outage: StoreOutage = field(default_factory=StoreOutage)
+    # A reload's feed list that the store has not taken yet (it was unavailable).
+    _feeds_unsynced: bool = False
     _scheduler: AsyncIOScheduler | None = None
     _poller: Poller | None = None
     _deliverer: Deliverer | None = None
@@ -130,6 +139,7 @@ class Daemon:
 
     def __post_init__(self) -> None:
         self._lateness = Lateness(self.settings.poll.late_after)
+        self._outage.tell_ops_after = self.settings.alerts.store_outage_after
 
     async def run(self) -> int:
         quiet_noisy_loggers()
@@ -253,16 +263,23 @@ class Daemon:
         if free <= 0:
             self._lateness.record_slots_taken(now)
             return
-        # Feeds due before the next tick are claimed now and polled at their due time, so a
-        # feed is never polled up to a whole tick late (nor early).
-        rows = await asyncio.to_thread(
-            self.store.claim_due_feeds,
-            self.owner,
-            now,
-            limit=free,
-            lease_seconds=self.settings.poll.lease.total_seconds(),
-            due_by=now + self.settings.poll.tick,
-        )
+        try:
+            if self._feeds_unsynced:
+                await asyncio.to_thread(self._sync_feeds)
+            # Feeds due before the next tick are claimed now and polled at their due time, so
+            # a feed is never polled up to a whole tick late (nor early).
+            rows = await asyncio.to_thread(
+                self.store.claim_due_feeds,
+                self.owner,
+                now,
+                limit=free,
+                lease_seconds=self.settings.poll.lease.total_seconds(),
+                due_by=now + self.settings.poll.tick,
+            )
+        except Exception as error:
+            self._store_failed(error, "claiming due feeds failed; trying again on the next tick")
+            return
+        self._store_answered()
         if len(rows) == free:  # perhaps more were due: they wait for a free slot
             self._lateness.record_slots_taken(now)
         for row in rows:
@@ -288,8 +305,8 @@ class Daemon:
         assert self._poller is not None
         try:
             report = await self._poller.poll(row, late=late)
-        except Exception:  # one feed never stops the others
-            log.exception("%s: poll failed unexpectedly", row.name)
+        except Exception as error:  # one feed never stops the others
+            self._store_failed(error, f"{row.name}: poll failed unexpectedly")
             return None
         if self.once:  # `watcher poll` prints them; a long-running daemon keeps none
             self.reports.append(report)
@@ -357,8 +374,8 @@ class Daemon:
                 if await asyncio.to_thread(self.store.mark_silent, candidate.id, now):
                     log.warning("%s", text)
                     await self._send_ops(text)
-        except Exception:
-            log.exception("looking for silent feeds failed; trying again later")
+        except Exception as error:
+            self._store_failed(error, "looking for silent feeds failed; trying again later")
 
     async def _deliver_tick(self) -> None:
         """Start a delivery round unless one still runs (a slow server can hold it for long)."""
@@ -379,39 +396,75 @@ class Daemon:
         assert self._deliverer is not None
         try:
             await self._deliverer.deliver_due()
-        except Exception:
-            log.exception("outbox delivery failed; retrying on the next tick")
+        except Exception as error:
+            self._store_failed(error, "outbox delivery failed; retrying on the next tick")
 
     async def _digest(self, notifier: str) -> None:
         assert self._deliverer is not None
         try:
             await self._deliverer.send_digest(notifier)
-        except Exception:
-            log.exception("digest for %s failed; its alerts stay queued", notifier)
+        except Exception as error:
+            self._store_failed(error, f"digest for {notifier} failed; its alerts stay queued")
 
     async def _maintain(self) -> None:
         keep_days = self.settings.poll.retention.total_seconds() / 86400
         try:
             result = await asyncio.to_thread(self.store.prune, dt.datetime.now(dt.UTC), keep_days)
             log.info("pruned %s", result)
-        except Exception:
-            log.exception("pruning failed")
+        except Exception as error:
+            self._store_failed(error, "pruning failed")
 
     async def _watchdog(self) -> None:
-        """Ping systemd only when the dispatcher ticks and the store answers."""
+        """Ping systemd only when the dispatcher ticks and the store answers, if only to say
+        it is unavailable: a restart cannot bring a database back, and restarting again and
+        again would leave the unit failed (StartLimitBurst) when it returns."""
         stale = (
             time.monotonic() - self._last_dispatch > 3 * self.settings.poll.tick.total_seconds() + 5
         )
         try:
             await asyncio.wait_for(asyncio.to_thread(self.store.ping), timeout=10)
-        except Exception:
-            log.error("store does not answer: withholding the watchdog ping")
+        except TimeoutError:
+            log.error("store does not answer within 10 s: withholding the watchdog ping")
             return
+        except Exception as error:
+            if not self._store_failed(error, "store ping failed: withholding the watchdog ping"):
+                return
+        else:
+            self._store_answered()
         if stale or self._scheduler is None or not self._scheduler.running:
             log.error("dispatcher is stuck: withholding the watchdog ping")
             return
         self.notifier.watchdog()
         self.notifier.status(self._status_line())
+
+    def _store_failed(self, error: Exception, what: str) -> bool:
+        """Report a failed job: a store outage as one line when it starts (and now and then
+        while it lasts), anything else as `what` with its traceback. True for an outage."""
+        now = dt.datetime.now(dt.UTC)
+        unavailable, line = self._outage.failed(error, now)
+        if not unavailable:
+            log.error("%s", what, exc_info=error)
+            return False
+        if line:
+            log.error("%s", line)
+        text = self._outage.ops_message(now)
+        if text and not self._stop.is_set():
+            self._track_send(self._send_ops(text), "ops")
+        return True
+
+    def _store_answered(self) -> None:
+        ended = self._outage.answered(dt.datetime.now(dt.UTC))
+        if ended is None:
+            return
+        line, tell_ops = ended
+        log.warning("%s", line)
+        if tell_ops and not self._stop.is_set():
+            self._track_send(self._send_ops(line), "ops")
+
+    def _sync_feeds(self) -> None:
+        feeds = [f for f in self.settings.feeds if f.enabled]
+        self.store.sync_feeds(feeds, dt.datetime.now(dt.UTC))
+        self._feeds_unsynced = False
 
     def _schedule_digests(self) -> None:
         assert self._scheduler is not None
@@ -460,12 +513,15 @@ class Daemon:
             return False
         self.settings, self.rules = settings, rules
         self._lateness.threshold = settings.poll.late_after
+        self._outage.tell_ops_after = settings.alerts.store_outage_after
         assert self._poller is not None and self._deliverer is not None
         self._poller.reconfigure(settings, rules.ruleset)
         self._deliverer.settings = settings
-        await asyncio.to_thread(
-            self.store.sync_feeds, [f for f in settings.feeds if f.enabled], dt.datetime.now(dt.UTC)
-        )
+        try:
+            await asyncio.to_thread(self._sync_feeds)
+        except Exception as error:
+            # During an outage, the dispatcher stores the list once the store answers.
+            self._feeds_unsynced = self._store_failed(error, "reload: storing the feeds failed")
         if self._scheduler is not None and not self.dry_run:
             every = settings.poll.silence_check.total_seconds()
             self._scheduler.reschedule_job("silence", trigger=IntervalTrigger(seconds=every))
@@ -480,7 +536,8 @@ class Daemon:
         late = self._lateness.status(dt.datetime.now(dt.UTC))
         silent = self._silent_feeds
         silence = f", {silent} silent feed{'' if silent == 1 else 's'}" if silent else ""
-        return f"{feeds} feeds, {rules} rules, {len(self._polls)} polling{late}{silence}"
+        outage = self._outage.status(dt.datetime.now(dt.UTC))
+        return f"{feeds} feeds, {rules} rules, {len(self._polls)} polling{late}{silence}{outage}"
 
 
 _STOPPED = "gone (HTTP 410): stopped until `watcher enable {feed}` or a new URL in the config"
@@ -517,6 +574,33 @@ def configure_logging(level: int = logging.INFO) -> None:
         # APScheduler logs every run of every job at INFO: lines per tick, drowning the journal.
         # Its warnings (missed runs) and errors (a job that raised) still come through.
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def start_when_the_store_answers(
+    config_path: Path | None, *, dry_run: bool = False, stream: TextIO | None = None
+) -> Daemon:
+    """`Daemon.start`, waiting for a store that cannot be opened yet (the database is down,
+    still starting, or locked) instead of exiting: under systemd an exit means a restart every
+    few seconds, and after `StartLimitBurst` of them a unit left failed when the database
+    returns. systemd hears what it waits for (`STATUS=`), and that the start is not stuck."""
+    notifier = Notifier()
+    delay, told = FIRST_RETRY, None
+    while True:
+        try:
+            daemon = Daemon.start(config_path, dry_run=dry_run, stream=stream)
+        except StoreUnavailable as error:
+            now = time.monotonic()
+            if told is None or now - told >= REMIND_EVERY.total_seconds():
+                told = now
+                log.error("%s; waiting for it", error)
+            notifier.status(f"waiting for the store: {error}")
+            notifier.extend_timeout(delay + 60)
+            time.sleep(delay)
+            delay = min(delay * 2, LONGEST_RETRY)
+            continue
+        if told is not None:
+            log.warning("store answers: starting")
+        return daemon
 
 
 def run_daemon(daemon: Daemon) -> int:

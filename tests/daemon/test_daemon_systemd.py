@@ -3,64 +3,11 @@
 from __future__ import annotations
 
 import signal
-import socket
-import tempfile
-import threading
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from tests.daemon.stories import BAKERY
 from tests.support.daemon import Setup, Watcher, environment
 from tests.support.feeds import FeedSite
-
-
-class NotifySocket:
-    """Receives the daemon's datagrams in a thread; `messages` holds each one's fields."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self._socket.bind(str(path))
-        self._socket.settimeout(0.2)
-        self._messages: list[list[str]] = []
-        self._lock = threading.Lock()
-        self._running = True
-        self._thread = threading.Thread(target=self._receive, daemon=True)
-        self._thread.start()
-
-    def _receive(self) -> None:
-        while self._running:
-            try:
-                data = self._socket.recv(4096)
-            except TimeoutError:
-                continue
-            with self._lock:
-                self._messages.append(data.decode().split("\n"))
-
-    @property
-    def messages(self) -> list[list[str]]:
-        with self._lock:
-            return list(self._messages)
-
-    def firsts(self) -> list[str]:
-        """The first field of every message, in order (READY=1, WATCHDOG=1, …)."""
-        return [fields[0] for fields in self.messages]
-
-    def close(self) -> None:
-        self._running = False
-        self._thread.join(2)
-        self._socket.close()
-
-
-@pytest.fixture
-def notify_socket() -> Iterator[NotifySocket]:
-    # AF_UNIX paths are limited to 107 bytes, which pytest's tmp_path can exceed.
-    with tempfile.TemporaryDirectory(prefix="sdn-") as directory:
-        listener = NotifySocket(Path(directory) / "notify")
-        yield listener
-        listener.close()
+from tests.support.notify import NotifySocket
 
 
 def test_the_daemon_tells_systemd_ready_watchdog_reloading_and_stopping(

@@ -82,7 +82,8 @@ def toml(document: Mapping[str, Any]) -> str:
 
 @dataclass
 class Setup:
-    """Everything one daemon reads: a config file in `directory` naming a SQLite store there."""
+    """Everything one daemon reads: a config file in `directory` naming a SQLite store there
+    (or the `database` given)."""
 
     directory: Path
     rules: list[Path] = field(default_factory=lambda: [RULES])
@@ -92,6 +93,8 @@ class Setup:
     poll: dict[str, Any] = field(default_factory=dict)
     alerts: dict[str, Any] = field(default_factory=dict)
     http: dict[str, Any] = field(default_factory=dict)
+    #: Another store than the SQLite file in `directory` (a PostgreSQL URL).
+    database: str | None = None
 
     @property
     def config_path(self) -> Path:
@@ -99,7 +102,7 @@ class Setup:
 
     @property
     def store_url(self) -> str:
-        return f"sqlite:///{self.directory / 'watcher.db'}"
+        return self.database or f"sqlite:///{self.directory / 'watcher.db'}"
 
     def feed(self, name: str, url: str, **options: Any) -> None:
         self.feeds.append({"name": name, "url": url, "interval": "1s", **options})

@@ -1,6 +1,7 @@
 """The store: feed state, seen entries, articles, stories, matches and the alert outbox
 (DESIGN §6, §8), on SQLite by default or PostgreSQL by URL."""
 
+from watcher.store.errors import StoreError, StoreUnavailable, unavailable_reason
 from watcher.store.ingest import newest_first
 from watcher.store.location import default_path
 from watcher.store.migrations import LATEST_VERSION
@@ -26,7 +27,6 @@ from watcher.store.values import (
     QueuedAlert,
     SilenceCandidate,
     SkippedAlert,
-    StoreError,
     StorySource,
     SyncResult,
     Validators,
@@ -57,6 +57,7 @@ __all__ = [
     "SkippedAlert",
     "Store",
     "StoreError",
+    "StoreUnavailable",
     "StoryKeys",
     "StorySource",
     "SyncResult",
@@ -66,4 +67,5 @@ __all__ = [
     "default_path",
     "newest_first",
     "story_keys",
+    "unavailable_reason",
 ]

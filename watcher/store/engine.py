@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection
 
+from watcher.store.errors import StoreError
 from watcher.store.location import describe
-from watcher.store.values import StoreError
 
 BUSY_TIMEOUT_MS = 5_000
 #: Execution option that opens a SQLite transaction as a plain (deferred) read.

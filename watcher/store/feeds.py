@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Row, Select, Update, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
+from watcher.store.errors import StoreError
 from watcher.store.schema import feed, seen_entry
 from watcher.store.sql import many, one_of
 from watcher.store.values import (
@@ -22,7 +23,6 @@ from watcher.store.values import (
     FetchEffect,
     FetchOutcome,
     SilenceCandidate,
-    StoreError,
     SyncResult,
 )
 

@@ -33,6 +33,7 @@ from sqlalchemy import Select, bindparam, case, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from watcher.store.clustering import StoryInput, assign_stories
+from watcher.store.errors import StoreError
 from watcher.store.feeds import record_fetches_of_known_feeds
 from watcher.store.locks import STORY_LOCK, serialize
 from watcher.store.queue import AlertRequest, queue_alerts
@@ -47,7 +48,6 @@ from watcher.store.values import (
     PollInput,
     QueuedAlert,
     SkippedAlert,
-    StoreError,
 )
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from watcher.store.values import StoreError
+from watcher.store.errors import StoreError
 
 DB_FILENAME = "watcher.db"
 EXPECTED = "expected sqlite:///PATH, postgresql://USER@HOST/DB or a file path"

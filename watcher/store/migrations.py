@@ -18,8 +18,8 @@ from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.engine import Connection
 
 from watcher.store import schema
+from watcher.store.errors import StoreError
 from watcher.store.locks import MIGRATION_LOCK, serialize
-from watcher.store.values import StoreError
 
 MigrationStep = Callable[[Connection], None]
 

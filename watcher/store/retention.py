@@ -20,8 +20,9 @@ import datetime as dt
 from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.engine import Connection
 
+from watcher.store.errors import StoreError
 from watcher.store.schema import alert, article, feed, seen_entry, story, story_band
-from watcher.store.values import PruneResult, StoreError
+from watcher.store.values import PruneResult
 from watcher.stories import WINDOW as stories_window
 
 

@@ -27,6 +27,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from watcher.store import clustering, feeds, ingest, migrations, outbox, retention
 from watcher.store.engine import READ_ONLY_OPTION, make_engine
+from watcher.store.errors import StoreError, StoreUnavailable, unavailable_reason
 from watcher.store.location import database_url, describe
 from watcher.store.values import (
     AlertKind,
@@ -43,7 +44,6 @@ from watcher.store.values import (
     PollInput,
     PruneResult,
     SilenceCandidate,
-    StoreError,
     StorySource,
     SyncResult,
 )
@@ -82,7 +82,13 @@ class Store:
                 store._require_current_version()
         except OperationalError as error:
             store.close()
-            raise StoreError(f"store {where}: cannot open: {error.orig}") from None
+            reason = unavailable_reason(error)
+            # A database server may come back; a SQLite file that cannot be opened (a missing
+            # directory, permissions) waits for someone to act, unless another process holds
+            # its lock.
+            transient = store.engine.dialect.name != "sqlite" or "locked" in str(reason)
+            problem = StoreUnavailable if transient else StoreError
+            raise problem(f"store {where}: cannot open: {reason}") from None
         except BaseException:
             store.close()
             raise

@@ -23,10 +23,6 @@ ALERT_KINDS: tuple[str, ...] = ("immediate", "digest")
 ALERT_STATUSES: tuple[str, ...] = ("pending", "sent", "dead")
 
 
-class StoreError(Exception):
-    """A store problem a user can act on: a bad URL, a database newer than this code, bad input."""
-
-
 class FeedConfigLike(Protocol):
     """What the store needs from a configured feed (the config model satisfies it)."""
 

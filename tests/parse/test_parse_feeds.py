@@ -163,6 +163,24 @@ def test_credit_alone_and_repeated_credits_once(parse: Parse) -> None:
     assert parse(rss(item)).entries[0].article.caption == "Photograph: Ana Ruiz"
 
 
+def test_utf8_caption_in_a_feed_labelled_latin1_reads_as_the_rest_of_the_item(
+    parse: Parse,
+) -> None:
+    # UTF-8 bytes in a document that says ISO-8859-1: feedparser repairs its own fields, and
+    # the caption, read by our own pass, must not keep the mojibake ("Â©").
+    body = (
+        '<?xml version="1.0" encoding="iso-8859-1"?>'
+        '<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>t</title>'
+        "<item><title>Café owners protest</title><description>Rents rose.</description>"
+        '<media:content url="https://img.example.org/c.jpg">'
+        "<media:description>The café on the square</media:description>"
+        "<media:credit>© Photo Archive</media:credit></media:content></item></channel></rss>"
+    ).encode()
+    article = parse(body).entries[0].article
+    assert article.title == "Café owners protest"
+    assert article.caption == "The café on the square / © Photo Archive"
+
+
 def test_media_namespace_without_trailing_slash_and_html_caption(parse: Parse) -> None:
     body = (
         b'<rss version="2.0" xmlns:m="http://search.yahoo.com/mrss"><channel><title>t</title>'

@@ -39,6 +39,30 @@ def test_scripts_styles_figures_and_iframes_leave_no_words() -> None:
     assert html_to_blocks(html) == paragraphs("Kept.", "Also kept.")
 
 
+def test_a_figure_whose_end_tag_is_missing_hides_none_of_the_text_after_it() -> None:
+    # As in a real feed: a slideshow figure never closed, closed only by its ancestor's end.
+    slideshow = (
+        "<article class='slideshow'><figure class='slide'><figcaption>The X factor</figcaption>"
+        "<img src='a.jpg'/><div class='slide-body'><p>Games fill the whole screen now.</p>"
+        "<p>Ten of them are worth a try.</p></div></article>"
+    )
+    assert html_to_blocks(slideshow) == paragraphs(
+        "Games fill the whole screen now.", "Ten of them are worth a try."
+    )
+    unclosed = "<p>Before.</p><figure><img src='a.jpg'></section><p>After the figure.</p>"
+    assert html_to_blocks(unclosed) == paragraphs("Before.", "After the figure.")
+    video = "<p>Before.</p><video controls><source src='a.mp4'><p>After the video.</p>"
+    assert html_to_blocks(video) == paragraphs("Before.", "After the video.")
+
+
+def test_a_figure_closed_by_its_own_end_tag_keeps_its_caption_and_credit_out() -> None:
+    closed = "<figure><img src='a.jpg'><p>Photo: Agency</p></figure><p>Text.</p>"
+    assert html_to_blocks(closed) == paragraphs("Text.")
+    # `</figure>` closes a caption left open, as in a browser: the caption is still dropped.
+    caption_left_open = "<figure><img src='a.jpg'><figcaption>Caption</figure><p>Text.</p>"
+    assert html_to_blocks(caption_left_open) == paragraphs("Text.")
+
+
 def test_entities_decoded_and_whitespace_collapsed() -> None:
     blocks = html_to_blocks("<p>  Fish &amp; chips\n\t&#8211; &quot;fresh&quot;  </p>")
     assert blocks == paragraphs('Fish & chips – "fresh"')
@@ -83,6 +107,7 @@ MARKUP_PIECES = [
     '<a href="x>y">', "<a\nb\n=\n'1'\n>", "<a b='1'c='2'>", "<a b==1>", "<a href=>", "</a b>",
     "<img src='a' />", "<p\xa0x>", "<o:p>", "</o:p>", "< p>", "</ p>", "<script>", "</script>",
     "<style>", "<title>", "</title>", "<textarea>", "<figure>", "</figure>", "<svg/>", "<!-- c -->",
+    "<video>", "</section>", "<figcaption>",
     "<!--", "<?pi?>", "<!DOCTYPE x>", "<![CDATA[x]]>", "a < b", ">", "<", "&amp;", "&nbsp;",
     "&#1;", "&#x0;", "&copy", "&", "&#", " ", "  ", "\n", "\t", "\xa0", "\u2028", "\x0b",
     "word", "Wörd", ".",
@@ -93,7 +118,7 @@ def html_parser_blocks(fragment: str) -> list[tuple[str, str]]:
     collector = html._BlockCollector()
     collector.feed(fragment)
     collector.close()
-    collector.flush()
+    collector.finish()
     return collector.blocks
 
 
@@ -105,7 +130,7 @@ def html_parser_blocks(fragment: str) -> list[tuple[str, str]]:
 def test_plain_markup_walk_reads_what_html_parser_reads(fragment: str) -> None:
     collector = html._BlockCollector()
     if html._walk_plain_markup(fragment, collector):
-        collector.flush()
+        collector.finish()
         assert collector.blocks == html_parser_blocks(fragment)
 
 

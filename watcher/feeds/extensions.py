@@ -344,7 +344,8 @@ class _ItemReader:
 
     def _end_media(self, local: str, text: str) -> None:
         holder = self._content or self._group or self._item_level
-        value = _clean(text)
+        # As feedparser reads the rest of the item (UTF-8 mislabelled as Latin-1 repaired).
+        value = _clean(_as_feedparser_reads(text))
         if local == "description":
             holder.descriptions.append(value)
         elif local == "title":
@@ -364,9 +365,9 @@ class _ItemReader:
         elif local == "link" and text.strip():
             self._own.setdefault("link", text.strip())
         elif local == "title":
-            self._own.setdefault("title", text)
+            self._own.setdefault("title", _as_feedparser_reads(text))
         elif local in ("description", "summary"):
-            self._own.setdefault("description", text)
+            self._own.setdefault("description", _as_feedparser_reads(text))
 
     def data(self, text: str) -> None:
         # Only text inside items is ever read; the rest is not kept.

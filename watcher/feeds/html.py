@@ -35,6 +35,13 @@ DROPPED = frozenset(
     }
 )  # fmt: skip
 CELLS = frozenset({"td", "th"})
+# Elements that never have an end tag (nor content).
+VOID = frozenset(
+    {
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+        "source", "track", "wbr",
+    }
+)  # fmt: skip
 
 # Markup that gives a fragment its own paragraph structure; without any, blank lines do.
 _STRUCTURE = re.compile(
@@ -57,16 +64,31 @@ def _collapse(text: str) -> str:
 
 
 class _BlockCollector(HTMLParser):
-    """Collects (kind, text) blocks from one fragment as the parser walks it."""
+    """Collects (kind, text) blocks from one fragment as the parser walks it.
 
-    def __init__(self) -> None:
+    Dropped elements are numbered in the order they open; those in `kept` are read as plain
+    containers instead (see `_blocks_of_markup`).
+    """
+
+    def __init__(self, kept: frozenset[int] = frozenset()) -> None:
         super().__init__(convert_charrefs=True)
         self.blocks: list[tuple[BlockKind, str]] = []
         self._parts: list[str] = []
         self._kind: BlockKind = "paragraph"
-        self._dropped_depth = 0
         # True right after a <br> with only whitespace since: a second <br> ends the paragraph.
         self._after_break = False
+        # Open elements, each with its number when it is dropped (else -1), so that an end tag
+        # closes what it closes in a browser: its element and everything still open inside.
+        self._open: list[tuple[str, int]] = []
+        # Where the outermost open dropped element is in `_open` (-1: none is open).
+        self._dropped_at = -1
+        self._dropped_count = 0
+        self._kept = kept
+        # Dropped elements with paragraphs inside.
+        self._holding: set[int] = set()
+        #: Dropped elements with paragraphs inside that no end tag of their own closed: a
+        #: missing end tag, not an image with its caption.
+        self.unclosed: set[int] = set()
 
     def close(self) -> None:
         # The parser hands back an unterminated construct as text at the end; a comment that
@@ -85,9 +107,22 @@ class _BlockCollector(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in DROPPED:
-            self._dropped_depth += 1
+            number = self._dropped_count
+            self._dropped_count += 1
+            if number not in self._kept:
+                if self._dropped_at < 0:
+                    self._dropped_at = len(self._open)
+                self._open.append((tag, number))
+                return
+            self._open.append((tag, -1))
+            if self._dropped_at < 0:
+                self.flush()
             return
-        if self._dropped_depth:
+        if tag not in VOID:
+            self._open.append((tag, -1))
+        if self._dropped_at >= 0:
+            if tag in BREAKING or tag in SUBHEADINGS:
+                self._holding.update(n for _, n in self._open[self._dropped_at :] if n >= 0)
             return
         if tag == "br":
             if self._after_break:
@@ -104,18 +139,39 @@ class _BlockCollector(HTMLParser):
             self._parts.append(" ")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in DROPPED:
-            self._dropped_depth = max(self._dropped_depth - 1, 0)
-            return
-        if self._dropped_depth:
+        index = len(self._open) - 1
+        while index >= 0 and self._open[index][0] != tag:
+            index -= 1
+        if index >= 0:
+            closed = self._open[index:]
+            del self._open[index:]
+            self._close_implicitly(closed[1:])
+            if index <= self._dropped_at:
+                self._dropped_at = -1
+            if tag in DROPPED:
+                if closed[0][1] < 0 and self._dropped_at < 0:  # kept: a plain container
+                    self.flush()
+                return
+        if self._dropped_at >= 0 or tag in DROPPED:
             return
         if tag in SUBHEADINGS or tag in BREAKING:
             self.flush()
         elif tag in CELLS:
             self._parts.append(" ")
 
+    def _close_implicitly(self, elements: list[tuple[str, int]]) -> None:
+        for name, number in elements:
+            if number in self._holding and name not in _RAW_TEXT:
+                self.unclosed.add(number)
+
+    def finish(self) -> None:
+        """The end of the fragment closes what is still open."""
+        self._close_implicitly(self._open)
+        self._open = []
+        self.flush()
+
     def handle_data(self, data: str) -> None:
-        if self._dropped_depth:
+        if self._dropped_at >= 0:
             return
         if not data.isspace():
             self._after_break = False
@@ -177,13 +233,22 @@ def _walk_text(text: str, collector: _BlockCollector) -> bool:
 # captions, then to build its blocks); the last few results are kept so each is read once.
 @functools.lru_cache(maxsize=64)
 def _blocks_of_markup(fragment: str) -> tuple[tuple[BlockKind, str], ...]:
-    collector = _BlockCollector()
+    collector = _collect(fragment)
+    if collector.unclosed:
+        # A figure (or video, …) whose end tag is missing would hide the rest of the text; a
+        # browser shows its paragraphs, so the second reading keeps them.
+        collector = _collect(fragment, frozenset(collector.unclosed))
+    return tuple(collector.blocks)
+
+
+def _collect(fragment: str, kept: frozenset[int] = frozenset()) -> _BlockCollector:
+    collector = _BlockCollector(kept)
     if not _walk_plain_markup(fragment, collector):
-        collector = _BlockCollector()
+        collector = _BlockCollector(kept)
         collector.feed(fragment)
         collector.close()
-    collector.flush()
-    return tuple(collector.blocks)
+    collector.finish()
+    return collector
 
 
 def looks_like_html(value: str) -> bool:

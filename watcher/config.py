@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import re
 import tomllib
+import zoneinfo
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
@@ -172,6 +173,11 @@ class FeedSettings(Section):
     section: str = ""
     source: str = ""
     language: str | None = None
+    timezone: str | None = Field(
+        None,
+        description="the IANA time zone of dates this feed writes without one "
+        "(e.g. 'America/Sao_Paulo'); UTC when unset",
+    )
     full_text: bool = False
     allow_private: bool = Field(
         False, description="let full-text fetches reach private or loopback addresses"
@@ -199,6 +205,18 @@ class FeedSettings(Section):
     def _http_url(cls, value: str) -> str:
         if not re.match(r"https?://[^/\s]+", value):
             raise ValueError(f"expected an http:// or https:// URL, not {value!r}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                zoneinfo.ZoneInfo(value)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                raise ValueError(
+                    f"expected an IANA time zone such as 'Asia/Shanghai', got {value!r}"
+                ) from None
         return value
 
     @field_validator("headers")

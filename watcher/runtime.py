@@ -38,6 +38,7 @@ def feed_context(feed: FeedSettings, url: str | None = None) -> FeedContext:
         source=feed.source,
         language=feed.language,
         identity=identity,
+        timezone=feed.timezone,
     )
 
 

@@ -88,6 +88,17 @@ def test_silence_checks_need_durations_longer_than_zero(tmp_path: Path) -> None:
     assert any(p.startswith(f"{path}: feeds[1].silent_after: must be longer") for p in found)
 
 
+def test_a_feeds_time_zone_must_be_a_known_iana_name(tmp_path: Path) -> None:
+    feed = '[[feeds]]\nname = "desk"\nurl = "https://example.org/feed"\n'
+    path = write(tmp_path, f'{feed}timezone = "China Standard Time"\n')
+    assert problems(path) == [
+        f"{path}: feeds[1].timezone: expected an IANA time zone such as 'Asia/Shanghai', "
+        "got 'China Standard Time'"
+    ]
+    write(tmp_path, f'{feed}timezone = "Asia/Shanghai"\n')
+    assert load_settings(path).feeds[0].timezone == "Asia/Shanghai"
+
+
 def test_a_silence_limit_shorter_than_two_polls_is_refused(tmp_path: Path) -> None:
     feed = '[[feeds]]\nname = "desk"\nurl = "https://example.org/feed"\ninterval = "15m"\n'
     path = write(tmp_path, f'{feed}silent_after = "20m"\n')

@@ -75,10 +75,12 @@ OTHER_XML = {
     # feedparser reads 20 entries, 10 of them empty shells of illegally nested items.
     "quirks/pcmag-dvorak_illegally-nested.xml": ("rss20", 10),
 }
-# Malformed XML (guardian) and an encoding override (uol), as the README's bozo column says.
+# The feed-level problems of malformed XML (guardian) and of an undeclared Latin-1 document (uol).
 BOZO = {
     "guardian-world_2022-09-25_no-xml-decl_raw-ampersands.xml": "not well-formed XML",
-    "uol-noticias-br_2018-09-24_latin1-undeclared_pt-dates.rss": "CharacterEncodingOverride",
+    "uol-noticias-br_2018-09-24_latin1-undeclared_pt-dates.rss": (
+        "the document declares no encoding and is not UTF-8; read as windows-1252"
+    ),
 }
 
 
@@ -110,6 +112,15 @@ def test_news_feed_entries_and_format(name: str) -> None:
         assert entry.article.feed == name
 
 
+@pytest.mark.parametrize("name", files("news", (".xml", ".rss")))
+def test_text_xml_without_a_charset_is_no_encoding_problem(name: str) -> None:
+    # RFC 3023 made that us-ascii; RFC 7303 (and every reader) goes by the document itself.
+    as_text_xml = parse_file(FEEDS / "news" / name, {"content-type": "text/xml"})
+    as_served = parse_file(FEEDS / "news" / name)
+    assert as_text_xml.problems == as_served.problems
+    assert as_text_xml.entries == as_served.entries
+
+
 @pytest.mark.parametrize("name", files("other-realworld", (".xml", ".rss")))
 def test_other_xml_feed_entries_and_format(name: str) -> None:
     parsed = parse_file(FEEDS / "other-realworld" / name)
@@ -138,6 +149,27 @@ def corpus_feed(name: str) -> ParsedFeed:
     return parse_file(FEEDS / "news" / name)
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "guardian-us_2018-01-31.rss",
+        "tagesschau-de_2026-04-25.xml",
+        "washingtonpost-wellness_2012-08-24.xml",
+    ],
+)
+def test_no_body_or_summary_ends_with_a_read_more_link(name: str) -> None:
+    endings = [
+        text.rsplit(maxsplit=2)[-2:]
+        for entry in corpus_feed(name).entries
+        for text in (entry.article.summary, *(b.text for b in entry.article.body[-1:]))
+        if text
+    ]
+    assert endings
+    readings = {" ".join(words).lower() for words in endings}
+    assert not {"continue reading...", "article >>"} & readings
+    assert not any(reading.endswith("[mehr]") for reading in readings)
+
+
 def test_dailymail_caption_has_description_and_credit() -> None:
     article = corpus_feed("dailymail-us_2013-02-03_iso-8859-1_media-dupes.xml").entries[0].article
     assert article.caption.startswith("Black Dahlia: A head shot of Elizabeth Short")
@@ -145,6 +177,21 @@ def test_dailymail_caption_has_description_and_credit() -> None:
     assert article.caption.endswith(" / © Bettmann/CORBIS")
     assert article.summary.startswith("The shocking murder of Elizabeth Short")
     assert "head shot" not in " ".join(block.text for block in article.body)
+
+
+@pytest.mark.parametrize(
+    ("name", "paragraphs"),
+    [
+        ("oren-ru_2014-01-23_windows-1251.xml", 4),
+        ("suspilne-ua_2023-12-21_default-namespace.xml", 12),
+    ],
+)
+def test_the_article_in_full_text_elements_is_the_body_not_the_teaser(
+    name: str, paragraphs: int
+) -> None:
+    article = corpus_feed(name).entries[0].article
+    assert len(article.body) == paragraphs
+    assert len(" ".join(block.text for block in article.body)) > 3 * len(article.summary)
 
 
 @pytest.mark.parametrize("name", ["nyt-world_2026-08-13.xml", "nyt-homepage_2023-11-24.xml"])
@@ -171,12 +218,12 @@ def test_italian_dates_feedparser_cannot_read_are_read() -> None:
     assert entry.article.published_at == dt.datetime(2022, 11, 15, 23, 38, 15, tzinfo=dt.UTC)
 
 
-def test_portuguese_dates_fall_back_with_the_raw_string_kept() -> None:
+def test_portuguese_dates_are_read_in_the_publishers_offset() -> None:
     parsed = corpus_feed("uol-noticias-br_2018-09-24_latin1-undeclared_pt-dates.rss")
-    assert all(
-        e.date_fallback and e.raw_date.startswith("Seg, 24 Set 2018") for e in parsed.entries
-    )
-    assert all(e.article.published_at == FETCHED_AT for e in parsed.entries)
+    assert all(e.raw_date.startswith("Seg, 24 Set 2018") for e in parsed.entries)
+    assert not any(e.date_fallback for e in parsed.entries)
+    assert {e.article.date for e in parsed.entries} == {dt.date(2018, 9, 24)}
+    assert all(e.article.published_at.utcoffset() == dt.timedelta(0) for e in parsed.entries)
 
 
 def test_zoneless_dates_are_read_as_utc() -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from watcher.feeds.parse import FeedContext, parse_date, parse_feed, render_age
+from watcher.feeds.parse import FeedContext, ParsedEntry, parse_date, parse_feed, render_age
 
 
 def offset(hours: float) -> dt.timezone:
@@ -28,6 +29,12 @@ def offset(hours: float) -> dt.timezone:
         ("Wednesday, 01-May-24 10:00:00 GMT", dt.datetime(2024, 5, 1, 10, tzinfo=offset(0))),
         # Italian day and month names that feedparser cannot read.
         ("mer, 16 nov 2022 00:38:15 +0100", dt.datetime(2022, 11, 16, 0, 38, 15, tzinfo=offset(1))),
+        # Month names in other languages (Portuguese, French, German, Turkish, Spanish).
+        ("Seg, 24 Set 2018 19:22:00 -0300", dt.datetime(2018, 9, 24, 19, 22, tzinfo=offset(-3))),
+        ("lun., 12 févr. 2024 08:00:00 +0100", dt.datetime(2024, 2, 12, 8, tzinfo=offset(1))),
+        ("Di, 03 Okt 2023 10:00:00 +0200", dt.datetime(2023, 10, 3, 10, tzinfo=offset(2))),
+        ("Sal, 03 Ekim 2023 10:00:00 +0300", dt.datetime(2023, 10, 3, 10, tzinfo=offset(3))),
+        ("Sáb, 01 Dic 2018 10:00 -0300", dt.datetime(2018, 12, 1, 10, tzinfo=offset(-3))),
         (
             "2024-05-01T10:00:00.123456+05:30",
             dt.datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=offset(5.5)),
@@ -87,14 +94,52 @@ def test_render_age_compares_instants_across_offsets() -> None:
     assert render_age(published, NOW) == "1 hour ago"
 
 
-def test_an_item_dated_with_slashes_keeps_its_day() -> None:
+def one_item_parsed(
+    pub_date: str, fetched: dt.datetime, timezone: str | None = None
+) -> ParsedEntry:
+    """The one entry of a feed whose item is dated `pub_date`, parsed at `fetched`."""
     body = (
-        b'<rss version="2.0"><channel><title>Port news</title><item><title>Ferry strike ends'
-        b"</title><guid>a1</guid><pubDate>2025/12/1 09:05:00</pubDate></item></channel></rss>"
-    )
-    fetched = dt.datetime(2025, 12, 1, 10, 0, tzinfo=dt.UTC)
-    context = FeedContext(name="port", url="https://port.example/rss")
+        '<rss version="2.0"><channel><title>Port news</title><item><title>Ferry strike ends'
+        f"</title><guid>a1</guid><pubDate>{pub_date}</pubDate></item></channel></rss>"
+    ).encode()
+    context = FeedContext(name="port", url="https://port.example/rss", timezone=timezone)
     [entry] = parse_feed(body, {}, feed=context, fetched_at=fetched).entries
+    return entry
+
+
+def test_an_item_dated_with_slashes_keeps_its_day() -> None:
+    entry = one_item_parsed("2025/12/1 09:05:00", dt.datetime(2025, 12, 1, 10, 0, tzinfo=dt.UTC))
     assert entry.article.date == dt.date(2025, 12, 1)
     assert entry.article.age == "55 minutes ago"
     assert not entry.date_fallback
+
+
+@pytest.mark.parametrize(
+    ("written", "expected_utc"),
+    [
+        ("Tue, 18 Nov 2025 14:38:10", dt.datetime(2025, 11, 18, 6, 38, 10, tzinfo=dt.UTC)),
+        ("2025-11-18 14:38:10", dt.datetime(2025, 11, 18, 6, 38, 10, tzinfo=dt.UTC)),
+        # A zone written in the date still wins over the configured one.
+        ("Tue, 18 Nov 2025 14:38:10 +0000", dt.datetime(2025, 11, 18, 14, 38, 10, tzinfo=dt.UTC)),
+    ],
+)
+def test_dates_without_a_zone_are_read_in_the_feeds_configured_zone(
+    written: str, expected_utc: dt.datetime
+) -> None:
+    fetched = dt.datetime(2025, 11, 18, 15, 0, tzinfo=dt.UTC)
+    entry = one_item_parsed(written, fetched, timezone="Asia/Shanghai")
+    assert entry.article.published_at == expected_utc
+    assert not entry.date_fallback
+
+
+def test_without_a_configured_zone_local_time_ahead_of_utc_is_a_future_date() -> None:
+    fetched = dt.datetime(2025, 11, 18, 7, 0, tzinfo=dt.UTC)
+    assert one_item_parsed("2025-11-18 14:38:10", fetched).date_fallback  # 7 h ahead as UTC
+    entry = one_item_parsed("2025-11-18 14:38:10", fetched, timezone="Asia/Shanghai")
+    assert (entry.article.age, entry.date_fallback) == ("21 minutes ago", False)
+
+
+def test_a_configured_zone_follows_daylight_saving_time() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    assert parse_date("2025-01-15 12:00", local=berlin).utcoffset() == dt.timedelta(hours=1)
+    assert parse_date("2025-07-15 12:00", local=berlin).utcoffset() == dt.timedelta(hours=2)

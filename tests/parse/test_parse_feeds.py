@@ -163,6 +163,37 @@ def test_credit_alone_and_repeated_credits_once(parse: Parse) -> None:
     assert parse(rss(item)).entries[0].article.caption == "Photograph: Ana Ruiz"
 
 
+@pytest.mark.parametrize(
+    ("element", "namespace"),
+    [("yandex:full-text", 'xmlns:yandex="http://news.yandex.ru"'), ("full-text", "")],
+)
+def test_the_whole_article_in_a_full_text_element_is_the_body(
+    parse: Parse, element: str, namespace: str
+) -> None:
+    # Feeds for Yandex News and ukr.net: a one-line teaser as description, the article apart.
+    item = (
+        "<item><title>Ferry line reopens</title><description>The ferry runs again.</description>"
+        f"<{element}>The ferry between the two ports runs again from Monday.&lt;br /&gt;"
+        f"&lt;br /&gt;Tickets are on sale at both harbours.</{element}></item>"
+    )
+    article = parse(rss(item, extra_ns=namespace)).entries[0].article
+    assert article.summary == "The ferry runs again."
+    assert [block.text for block in article.body] == [
+        "The ferry between the two ports runs again from Monday.",
+        "Tickets are on sale at both harbours.",
+    ]
+
+
+def test_content_encoded_is_the_body_before_a_full_text_element(parse: Parse) -> None:
+    item = (
+        "<item><title>Ferry line reopens</title><description>The ferry runs again.</description>"
+        "<content:encoded><![CDATA[<p>The encoded body.</p>]]></content:encoded>"
+        "<full-text>The full text.</full-text></item>"
+    )
+    article = parse(rss(item)).entries[0].article
+    assert [block.text for block in article.body] == ["The encoded body."]
+
+
 def test_utf8_caption_in_a_feed_labelled_latin1_reads_as_the_rest_of_the_item(
     parse: Parse,
 ) -> None:
@@ -376,6 +407,15 @@ def test_wrong_header_charset_is_overridden_and_noted(parse: Parse) -> None:
     assert any("CharacterEncodingOverride" in problem for problem in parsed.problems)
 
 
+def test_an_undeclared_latin1_document_is_named_as_such(parse: Parse) -> None:
+    body = f'<rss version="2.0"><channel><title>t</title><item><title>{LATIN}</title></item>'
+    parsed = parse(f"{body}</channel></rss>".encode("iso-8859-1"))
+    assert parsed.entries[0].article.title == LATIN
+    assert parsed.problems == [
+        "feed: the document declares no encoding and is not UTF-8; read as windows-1252"
+    ]
+
+
 def test_windows_1252_smart_quotes(parse: Parse) -> None:
     body = (
         '<?xml version="1.0" encoding="windows-1252"?><rss version="2.0"><channel><title>q</title>'
@@ -430,7 +470,7 @@ def test_entry_with_no_date_falls_back_to_the_fetch_time(parse: Parse) -> None:
         # 08:30 in Istanbul written as UTC: three hours after the fetch at 05:30 UTC.
         ("Tue, 20 May 2025 08:30:00 +0000", "is in the future"),
         ("2024-13-45T99:00:00Z", "not understood"),
-        ("Seg, 24 Set 2018 19:42:40 -0300", "not understood"),
+        ("Seg, 24 Xyz 2018 19:42:40 -0300", "not understood"),
         ("Thu, 01 Jan 1970 00:00:00 GMT", "not understood"),
     ],
 )
@@ -481,11 +521,15 @@ def test_source_prefers_dc_source_then_author_then_config_then_feed_title(parse:
         "<dc:creator>Ann</dc:creator></item>"
         "<item><title>B</title><dc:creator>Ann</dc:creator></item>"
         "<item><title>C</title><author>desk@example.org</author></item>"
+        # A `dc:source` that only names the site's address is no agency.
+        "<item><title>D</title><dc:source>https://news.example.org</dc:source>"
+        "<dc:creator>Ann</dc:creator></item>"
     )
     assert [e.article.source for e in parse(rss(items), source="Configured").entries] == [
         "Wire Agency",
         "Ann",
         "Configured",
+        "Ann",
     ]
     assert parse(rss(items)).entries[2].article.source == "Test channel"
 

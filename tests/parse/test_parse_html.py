@@ -63,6 +63,36 @@ def test_a_figure_closed_by_its_own_end_tag_keeps_its_caption_and_credit_out() -
     assert html_to_blocks(caption_left_open) == paragraphs("Text.")
 
 
+def test_trailing_read_more_links_are_no_words_of_the_article() -> None:
+    endings = [
+        "<p>Continue reading...</p>",
+        "<p><a href='https://news.example/a'>Read full article &gt;&gt;</a></p>",
+        "<p>To read this article in full, please click here</p>",
+        "<p>[<a href='https://news.example/a'>Weiterlesen</a>]</p>",
+        "<p>The post <a href='https://news.example/a'>Ferry strike</a> appeared first on "
+        "<a href='https://news.example/'>Harbour News</a>.</p>",
+    ]
+    for ending in endings:
+        blocks = to_blocks(f"<p>The ferry strike ends.</p>{ending}", is_html=True)
+        assert blocks == paragraphs("The ferry strike ends."), ending
+    glued = "<p>The strike ends. <em>By Jana Berg.</em>[<a href='https://n.example/a'>mehr</a>]</p>"
+    assert to_blocks(glued, is_html=True) == paragraphs("The strike ends. By Jana Berg.")
+    assert to_blocks("Two steps took me there... [read more]", is_html=False) == paragraphs(
+        "Two steps took me there..."
+    )
+
+
+def test_read_more_words_inside_the_article_are_kept() -> None:
+    kept = (
+        "<p>Read more about the strike in our live blog.</p><p>More than 200 ferries stopped.</p>"
+    )
+    assert to_blocks(kept, is_html=True) == paragraphs(
+        "Read more about the strike in our live blog.", "More than 200 ferries stopped."
+    )
+    middle = "<p>First.</p><p>Continue reading...</p><p>Last.</p>"
+    assert to_blocks(middle, is_html=True) == paragraphs("First.", "Continue reading...", "Last.")
+
+
 def test_entities_decoded_and_whitespace_collapsed() -> None:
     blocks = html_to_blocks("<p>  Fish &amp; chips\n\t&#8211; &quot;fresh&quot;  </p>")
     assert blocks == paragraphs('Fish & chips – "fresh"')

@@ -277,11 +277,44 @@ def text_to_blocks(text: str) -> list[Block]:
     return [Block(kind="paragraph", text=paragraph) for paragraph in paragraphs if paragraph]
 
 
+# A paragraph that only sends the reader to the article ("Continue reading...", "Read full
+# article >>", "[mehr]"), in the languages of the feeds we have seen it in, or WordPress's
+# "The post … appeared first on …".
+_READ_MORE_PHRASE = (
+    r"(?:continue reading|read (?:the )?(?:full|whole|complete) (?:article|story)|read more|"
+    r"(?:read|see) the rest|full (?:article|story)|to read this article in full,? please click "
+    r"here|click here to read more|more|mehr|weiterlesen|lire la suite|leer m[aá]s|"
+    r"leia mais|continua a leggere|devam[ıi]n[ıi] oku|подробнее|читать далее|детальніше|"
+    r"читати далі)"
+)
+_READ_MORE = re.compile(
+    rf"[\[(]?\s*{_READ_MORE_PHRASE}\s*(?:\.{{2,3}}|…|>>|»|→|:)?\s*[\])]?\s*[.!]?"
+    # WordPress's footer on every post of a site's feed.
+    r"|The post .+ appeared first on .+",
+    re.I,
+)
+_READ_MORE_GLUED = re.compile(rf"\s*\[\s*{_READ_MORE_PHRASE}\s*(?:\.{{2,3}}|…)?\s*\]\Z", re.I)
+
+
+def without_read_more(blocks: list[Block]) -> list[Block]:
+    """The blocks without the trailing "read more" paragraphs, or such a link glued to the
+    last sentence (`…by Jana Sinram.[mehr]`): they are no words of the article."""
+    while blocks and _READ_MORE.fullmatch(blocks[-1].text):
+        blocks = blocks[:-1]
+    if blocks and "[" in blocks[-1].text:
+        last = blocks[-1]
+        text = _READ_MORE_GLUED.sub("", last.text)
+        if text != last.text:
+            blocks = [*blocks[:-1], *([Block(kind=last.kind, text=text)] if text else [])]
+    return blocks
+
+
 def to_blocks(value: str, *, is_html: bool) -> list[Block]:
-    """Blocks of a feed text field, read as HTML when it is declared or looks like HTML."""
+    """Blocks of a feed text field, read as HTML when it is declared or looks like HTML; the
+    links to the article that some feeds end it with are left out."""
     if is_html or looks_like_html(value):
-        return html_to_blocks(value)
-    return text_to_blocks(value)
+        return without_read_more(html_to_blocks(value))
+    return without_read_more(text_to_blocks(value))
 
 
 def html_to_text(fragment: str) -> str:

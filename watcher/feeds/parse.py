@@ -17,9 +17,11 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import email.utils
+import functools
 import io
 import re
 import time
+import zoneinfo
 from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,6 +71,8 @@ class FeedContext(BaseModel):
     source: str = ""
     language: str | None = None
     identity: IdentityRule = "auto"
+    #: The IANA zone of dates the feed writes without one (None: UTC).
+    timezone: str | None = None
 
 
 class ParsedEntry(BaseModel):
@@ -136,7 +140,7 @@ _ISO_START = re.compile(r"\d{4}[-/]\d")
 _ZONE_NAME = re.compile(r"\(?([A-Za-z]{2,5})\)?$")
 
 
-def _iso_date(match: re.Match[str]) -> dt.datetime | None:
+def _iso_date(match: re.Match[str], local: dt.tzinfo) -> dt.datetime | None:
     year, _, month, day, hour, minute, second, fraction, zone = match.groups()
     offset = dt.timedelta(0)
     if zone and zone[0] in "+-":
@@ -145,44 +149,88 @@ def _iso_date(match: re.Match[str]) -> dt.datetime | None:
         if zone[0] == "-":
             offset = -offset
     try:
-        return dt.datetime(
+        when = dt.datetime(
             int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
             int((fraction or "0")[:6].ljust(6, "0")), tzinfo=dt.timezone(offset),
         )  # fmt: skip
     except ValueError:
         return None
+    return when if zone else _in_zone(when, local)
 
 
-def _rfc822_date(raw: str, fallback: dt.datetime | None) -> dt.datetime | None:
+def _in_zone(when: dt.datetime, local: dt.tzinfo) -> dt.datetime:
+    """A time written without a zone, read in `local`, as the fixed offset it had there."""
+    if local is dt.UTC:
+        return when.replace(tzinfo=dt.UTC)
+    there = when.replace(tzinfo=local)
+    offset = there.utcoffset() or dt.timedelta(0)
+    return when.replace(tzinfo=dt.timezone(offset))
+
+
+# Month names of RFC 822-like dates written in other languages (`Seg, 24 Set 2018`, `12 févr.
+# 2024`, `3 Ekim 2023`): Portuguese, Spanish, French, German, Italian, Dutch and Turkish.
+_MONTHS = {
+    name: english
+    for english, names in {
+        "Jan": "janeiro enero ene janvier janv januar jän gennaio gen januari ocak oca",
+        "Feb": "fevereiro fev febrero février févr fév februar febbraio februari şubat şub",
+        "Mar": "março marzo mars märz mär mrz maart mart",
+        "Apr": "abril abr avril avr aprile nisan nis",
+        "May": "maio mai mayo maggio mag mei mayıs",
+        "Jun": "junho junio juin juni giugno giu haziran haz",
+        "Jul": "julho julio juillet juil juli luglio lug temmuz tem",
+        "Aug": "agosto ago août augustus ağustos ağu",
+        "Sep": "setembro set septiembre septembre sept settembre eylül eyl",
+        "Oct": "outubro out octubre octobre oktober okt ottobre ott ekim eki",
+        "Nov": "novembro noviembre novembre november kasım kas",
+        "Dec": "dezembro dez diciembre dic décembre déc dezember dicembre december aralık ara",
+    }.items()
+    for name in names.split()
+}
+_WORD = re.compile(r"[^\W\d_]+\.?")
+
+
+def _english_months(raw: str) -> str:
+    return _WORD.sub(lambda m: _MONTHS.get(m.group().rstrip(".").lower(), m.group()), raw)
+
+
+def _rfc822_date(raw: str, fallback: dt.datetime | None, local: dt.tzinfo) -> dt.datetime | None:
     try:
         when = email.utils.parsedate_to_datetime(raw)
     except (ValueError, TypeError, IndexError):
+        english = _english_months(raw)
+        if english != raw:
+            return _rfc822_date(english, fallback, local)
         # Parsed again only on failure, to tell impossible values (None) from another shape.
         return None if email.utils.parsedate_tz(raw) is not None else fallback
     if when.tzinfo is None:
         zone = _ZONE_NAME.search(raw)
-        minutes = ZONE_OFFSETS.get(zone.group(1).upper(), 0) if zone else 0
+        minutes = ZONE_OFFSETS.get(zone.group(1).upper()) if zone else None
+        if minutes is None:
+            return _in_zone(when, local)
         when = when.replace(tzinfo=dt.timezone(dt.timedelta(minutes=minutes)))
     return when
 
 
-def parse_date(raw: str, fallback: dt.datetime | None = None) -> dt.datetime | None:
+def parse_date(
+    raw: str, fallback: dt.datetime | None = None, local: dt.tzinfo = dt.UTC
+) -> dt.datetime | None:
     """The instant a feed's date string names, in the publisher's own UTC offset.
 
     RFC 822 (`Wed, 01 May 2024 10:00:00 +0200`, also with a zone abbreviation or none) and
     ISO 8601/RFC 3339 (`2024-05-01T10:00:00+02:00`, `2018-09-18 14:38:10`, `2016/6/29 15:07`)
-    are read here; a missing zone means UTC. A string of either shape with impossible values
-    (`2024-13-45`) gives None rather than a rolled-over date. `fallback` — the instant another
-    parser found (feedparser's `*_parsed`, already in UTC) — is used only for strings of
-    neither shape.
+    are read here; a missing zone means `local` (UTC unless the feed's config names one). A
+    string of either shape with impossible values (`2024-13-45`) gives None rather than a
+    rolled-over date. `fallback` — the instant another parser found (feedparser's `*_parsed`,
+    already in UTC) — is used only for strings of neither shape.
     """
     text = raw.strip()
     iso = _ISO_DATE.fullmatch(text)
     if iso:
-        return _iso_date(iso)
+        return _iso_date(iso, local)
     if _ISO_START.match(text):
         return None
-    return _rfc822_date(text, fallback)
+    return _rfc822_date(text, fallback, local)
 
 
 def render_age(published: dt.datetime, now: dt.datetime) -> str:
@@ -221,8 +269,15 @@ class _DateChoice:
     problem: str | None
 
 
+@functools.cache
+def _zone(name: str | None) -> dt.tzinfo:
+    return zoneinfo.ZoneInfo(name) if name else dt.UTC
+
+
 def _choose_date(
-    candidates: Sequence[tuple[str | None, dt.datetime | None]], fetched_at: dt.datetime
+    candidates: Sequence[tuple[str | None, dt.datetime | None]],
+    fetched_at: dt.datetime,
+    local: dt.tzinfo = dt.UTC,
 ) -> _DateChoice:
     """The first usable date among (raw, fallback) candidates: published, then updated."""
     first_raw: str | None = None
@@ -231,7 +286,7 @@ def _choose_date(
         if not raw or not raw.strip():
             continue
         first_raw = first_raw or raw
-        when = parse_date(raw, fallback)
+        when = parse_date(raw, fallback, local)
         if when is None or when.year < EARLIEST_YEAR:
             problem = problem or f"date {raw!r} not understood; using the fetch time"
         elif when - fetched_at > FUTURE_TOLERANCE:
@@ -280,6 +335,11 @@ class _FeedFacts:
     language: str | None
     base_url: str
     fetched_at: dt.datetime
+
+    @property
+    def local(self) -> dt.tzinfo:
+        """Where the feed's dates without a zone were written."""
+        return _zone(self.context.timezone)
 
 
 class _SkippedEntry(Exception):
@@ -336,6 +396,9 @@ def _absolute_url(entry: _Entry, base_url: str) -> str | None:
     return link if parts.scheme in ("http", "https") and parts.netloc else None
 
 
+_BARE_URL = re.compile(r"(?:https?://|www\.)\S*", re.I)
+
+
 def _article(entry: _Entry, facts: _FeedFacts) -> tuple[Article, _DateChoice]:
     described = entry.description
     description_blocks = to_blocks(described.value, is_html=described.is_html) if described else []
@@ -347,18 +410,16 @@ def _article(entry: _Entry, facts: _FeedFacts) -> tuple[Article, _DateChoice]:
         raise _SkippedEntry("no title and no text; skipped")
 
     fetched_at = facts.fetched_at
-    choice = _choose_date(entry.dates, fetched_at)
+    choice = _choose_date(entry.dates, fetched_at, facts.local)
     published = choice.when or fetched_at
     section = next(
         (text for text in (html_to_text(c) for c in entry.categories) if text),
         facts.context.section,
     )
-    source = (
-        html_to_text(entry.attribution)
-        or _person(entry.author)
-        or facts.context.source
-        or facts.title
-    )
+    attribution = html_to_text(entry.attribution)
+    if _BARE_URL.fullmatch(attribution):  # `dc:source` naming a site, not an agency
+        attribution = ""
+    source = attribution or _person(entry.author) or facts.context.source or facts.title
     article = Article(
         date=published.date(),
         section=section.upper(),
@@ -574,6 +635,8 @@ def _text_fields(
     """
     summary = _detail(entry.get("summary_detail"))
     contents = [text for text in map(_detail, entry.get("content", [])) if text]
+    if not contents and not bodies:
+        contents = _full_text(entry)
     if bodies:
         # The item's `content:encoded` is its body, before anything feedparser filed as
         # content (a second summary-like element before it, say).
@@ -605,6 +668,19 @@ def _text_fields(
             description = summary if keep else own
     body = next((c for c in contents if _text_key(c.value) not in set_aside), None)
     return description, body
+
+
+# Where feeds for Yandex News and ukr.net put the whole article (the description is a teaser):
+# `yandex:full-text`, or a bare `full-text`, as feedparser names them.
+FULL_TEXT_ELEMENTS = ("yandex_full-text", "full-text")
+
+
+def _full_text(entry: Any) -> list[_Text]:
+    for name in FULL_TEXT_ELEMENTS:
+        value = dict.get(entry, name)
+        if isinstance(value, str) and value.strip():
+            return [_Text(value, looks_like_html(value))]
+    return []
 
 
 def _title(entry: Any, media: MediaItem | None) -> str:
@@ -746,7 +822,9 @@ def _xml_feed(
 
     problems: list[str] = []
     if encoding_error is not None:
-        problems.append(f"feed: {_describe(encoding_error)}")
+        problem = _encoding_problem(body, content_type, encoding_error, verdict.get("encoding"))
+        if problem:
+            problems.append(f"feed: {problem}")
     if syntax_error is not None:
         problems.append(f"feed: {_describe(syntax_error)}; read with the lenient parser")
         if entries and _breaks_off_inside_an_entry(document):
@@ -815,6 +893,52 @@ def _from_json(item: JsonItem) -> _Entry:
         dates=[(item.date_published, None), (item.date_modified, None)],
         language=item.language,
     )
+
+
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)""", re.I)
+_BOMS = {codecs.BOM_UTF8: "utf-8", codecs.BOM_UTF16_LE: "utf-16", codecs.BOM_UTF16_BE: "utf-16"}
+
+
+def _declared_encoding(body: bytes, content_type: str) -> str | None:
+    """The encoding the document declares, in RFC 7303's order: the Content-Type's charset,
+    a byte order mark, the XML declaration."""
+    bom = next((name for mark, name in _BOMS.items() if body.startswith(mark)), None)
+    match = _XML_ENCODING.match(body[:256])
+    xml = match.group(1).decode("ascii") if match else None
+    return _charset(content_type) or bom or xml
+
+
+# Encodings feedparser reads as their supersets, as browsers do: not an override.
+_SUPERSETS = {
+    "ascii": "utf-8", "iso8859-1": "cp1252", "gb2312": "gb18030", "gbk": "gb18030",
+    "euc_kr": "cp949", "shift_jis": "cp932",
+}  # fmt: skip
+
+
+def _same_encoding(declared: str, read_as: str) -> bool:
+    try:
+        name, read = codecs.lookup(declared).name, codecs.lookup(read_as).name
+    except LookupError:
+        return False
+    return read in (name, _SUPERSETS.get(name))
+
+
+def _encoding_problem(
+    body: bytes, content_type: str, error: BaseException, read_as: str | None
+) -> str | None:
+    """What to say about feedparser's encoding override, when anything. feedparser compares
+    with RFC 3023's defaults (us-ascii for `text/xml` without a charset, even when the XML
+    declaration says UTF-8), which RFC 7303 has dropped: a document read as it declares itself
+    is right, and one that declares nothing and is not UTF-8 is named as such rather than as a
+    declaration it never made."""
+    declared = _declared_encoding(body, content_type)
+    if declared is None:
+        if read_as is None or _same_encoding("utf-8", read_as):
+            return None
+        return f"the document declares no encoding and is not UTF-8; read as {read_as}"
+    if read_as is not None and _same_encoding(declared, read_as):
+        return None
+    return _describe(error)
 
 
 def _charset(content_type: str) -> str | None:

@@ -170,6 +170,13 @@ def test_no_body_or_summary_ends_with_a_read_more_link(name: str) -> None:
     assert not any(reading.endswith("[mehr]") for reading in readings)
 
 
+def test_a_figure_caption_in_an_atom_body_becomes_the_caption() -> None:
+    entries = corpus_feed("talkingpointsmemo_2017-11-08.atom").entries
+    [article] = [e.article for e in entries if e.article.title.startswith("A Night Of Firsts")]
+    assert article.caption.startswith("Deebaa Sirdar (left) and Sara Lopez (right) took a selfie")
+    assert not any(article.caption[:40] in block.text for block in article.body)
+
+
 def test_dailymail_caption_has_description_and_credit() -> None:
     article = corpus_feed("dailymail-us_2013-02-03_iso-8859-1_media-dupes.xml").entries[0].article
     assert article.caption.startswith("Black Dahlia: A head shot of Elizabeth Short")

@@ -212,6 +212,23 @@ def test_utf8_caption_in_a_feed_labelled_latin1_reads_as_the_rest_of_the_item(
     assert article.caption == "The café on the square / © Photo Archive"
 
 
+def test_a_figcaption_in_the_body_is_the_caption_when_media_rss_gives_none(parse: Parse) -> None:
+    figure = (
+        "<figure><img src='https://img.example.org/pass.jpg'>"
+        f"<figcaption>{CAPTION} <em>Photo: {CREDIT}</em></figcaption></figure>"
+    )
+    item = (
+        "<item><title>Mountain pass reopens</title>"
+        f"<description>{STANDFIRST}</description>"
+        f"<content:encoded><![CDATA[{figure}<p>{BODY}</p>]]></content:encoded></item>"
+    )
+    article = parse(rss(item)).entries[0].article
+    assert article.caption == f"{CAPTION} Photo: {CREDIT}"
+    assert [block.text for block in article.body] == [BODY]
+    with_media = item.replace("</item>", ITEM_PARTS["media"] + "</item>")
+    assert parse(rss(with_media)).entries[0].article.caption == f"{CAPTION} / {CREDIT}"
+
+
 def test_media_namespace_without_trailing_slash_and_html_caption(parse: Parse) -> None:
     body = (
         b'<rss version="2.0" xmlns:m="http://search.yahoo.com/mrss"><channel><title>t</title>'

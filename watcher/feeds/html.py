@@ -2,7 +2,8 @@
 
 Feed HTML is read for its words only: nothing here ever produces HTML, so there is nothing to
 sanitize. Paragraph-like elements become paragraphs, `<h1>`–`<h4>` subheadings; scripts, styles,
-embeds and figures (whose caption is the article's `caption`, read from Media RSS) are dropped.
+embeds and figures (whose caption is the article's `caption`, from Media RSS or else from the
+`<figcaption>`s read here) are dropped.
 Entities are decoded and whitespace is collapsed; soft hyphens and zero-width characters are
 kept as the publisher wrote them (the matcher's normalization removes them).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 from html import unescape
 from html.parser import HTMLParser
 
@@ -89,6 +91,11 @@ class _BlockCollector(HTMLParser):
         #: Dropped elements with paragraphs inside that no end tag of their own closed: a
         #: missing end tag, not an image with its caption.
         self.unclosed: set[int] = set()
+        #: The text of each `<figcaption>` (dropped from the blocks: the article's caption).
+        self.captions: list[str] = []
+        # Where the open figcaption is in `_open` (-1: none), and its text so far.
+        self._caption_at = -1
+        self._caption_parts: list[str] = []
 
     def close(self) -> None:
         # The parser hands back an unterminated construct as text at the end; a comment that
@@ -112,6 +119,8 @@ class _BlockCollector(HTMLParser):
             if number not in self._kept:
                 if self._dropped_at < 0:
                     self._dropped_at = len(self._open)
+                if tag == "figcaption" and self._caption_at < 0:
+                    self._caption_at = len(self._open)
                 self._open.append((tag, number))
                 return
             self._open.append((tag, -1))
@@ -146,6 +155,8 @@ class _BlockCollector(HTMLParser):
             closed = self._open[index:]
             del self._open[index:]
             self._close_implicitly(closed[1:])
+            if index <= self._caption_at:
+                self._end_caption()
             if index <= self._dropped_at:
                 self._dropped_at = -1
             if tag in DROPPED:
@@ -164,14 +175,24 @@ class _BlockCollector(HTMLParser):
             if number in self._holding and name not in _RAW_TEXT:
                 self.unclosed.add(number)
 
+    def _end_caption(self) -> None:
+        text = _collapse("".join(self._caption_parts))
+        if text:
+            self.captions.append(text)
+        self._caption_at, self._caption_parts = -1, []
+
     def finish(self) -> None:
         """The end of the fragment closes what is still open."""
         self._close_implicitly(self._open)
+        if self._caption_at >= 0:
+            self._end_caption()
         self._open = []
         self.flush()
 
     def handle_data(self, data: str) -> None:
         if self._dropped_at >= 0:
+            if self._caption_at >= 0:
+                self._caption_parts.append(data)
             return
         if not data.isspace():
             self._after_break = False
@@ -231,14 +252,24 @@ def _walk_text(text: str, collector: _BlockCollector) -> bool:
 
 # The parser reads an entry's description and body more than once (to compare them with its
 # captions, then to build its blocks); the last few results are kept so each is read once.
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    blocks: tuple[tuple[BlockKind, str], ...]
+    captions: tuple[str, ...]
+
+
 @functools.lru_cache(maxsize=64)
-def _blocks_of_markup(fragment: str) -> tuple[tuple[BlockKind, str], ...]:
+def _read_markup(fragment: str) -> _Reading:
     collector = _collect(fragment)
     if collector.unclosed:
         # A figure (or video, …) whose end tag is missing would hide the rest of the text; a
         # browser shows its paragraphs, so the second reading keeps them.
         collector = _collect(fragment, frozenset(collector.unclosed))
-    return tuple(collector.blocks)
+    return _Reading(tuple(collector.blocks), tuple(collector.captions))
+
+
+def _blocks_of_markup(fragment: str) -> tuple[tuple[BlockKind, str], ...]:
+    return _read_markup(fragment).blocks
 
 
 def _collect(fragment: str, kept: frozenset[int] = frozenset()) -> _BlockCollector:
@@ -296,7 +327,7 @@ _READ_MORE = re.compile(
 _READ_MORE_GLUED = re.compile(rf"\s*\[\s*{_READ_MORE_PHRASE}\s*(?:\.{{2,3}}|…)?\s*\]\Z", re.I)
 
 
-def without_read_more(blocks: list[Block]) -> list[Block]:
+def _without_read_more(blocks: list[Block]) -> list[Block]:
     """The blocks without the trailing "read more" paragraphs, or such a link glued to the
     last sentence (`…by Jana Sinram.[mehr]`): they are no words of the article."""
     while blocks and _READ_MORE.fullmatch(blocks[-1].text):
@@ -313,8 +344,15 @@ def to_blocks(value: str, *, is_html: bool) -> list[Block]:
     """Blocks of a feed text field, read as HTML when it is declared or looks like HTML; the
     links to the article that some feeds end it with are left out."""
     if is_html or looks_like_html(value):
-        return without_read_more(html_to_blocks(value))
-    return without_read_more(text_to_blocks(value))
+        return _without_read_more(html_to_blocks(value))
+    return _without_read_more(text_to_blocks(value))
+
+
+def html_captions(fragment: str) -> list[str]:
+    """The text of the fragment's `<figcaption>`s, which its blocks leave out."""
+    if "figcaption" not in fragment.lower():
+        return []
+    return list(_read_markup(fragment).captions)
 
 
 def html_to_text(fragment: str) -> str:

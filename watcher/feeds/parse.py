@@ -42,7 +42,7 @@ from watcher.feeds.extensions import (
     uses_content_module,
     uses_media_rss,
 )
-from watcher.feeds.html import html_to_text, looks_like_html, to_blocks
+from watcher.feeds.html import html_captions, html_to_text, looks_like_html, to_blocks
 from watcher.feeds.identity import EntryIdentity, IdentityRule, entry_keys, keys_by_guid_alone
 from watcher.feeds.jsonfeed import JsonFeedError, JsonItem, is_json_body, read_json_feed
 from watcher.matching import Match
@@ -396,6 +396,17 @@ def _absolute_url(entry: _Entry, base_url: str) -> str | None:
     return link if parts.scheme in ("http", "https") and parts.netloc else None
 
 
+def _inline_caption(entry: _Entry) -> str:
+    """The first `<figcaption>` of the body (else the description), for an entry without a
+    Media RSS caption."""
+    for text in (entry.content, entry.description):
+        if text is not None and (text.is_html or looks_like_html(text.value)):
+            captions = html_captions(text.value)
+            if captions:
+                return captions[0]
+    return ""
+
+
 _BARE_URL = re.compile(r"(?:https?://|www\.)\S*", re.I)
 
 
@@ -425,7 +436,7 @@ def _article(entry: _Entry, facts: _FeedFacts) -> tuple[Article, _DateChoice]:
         section=section.upper(),
         title=title,
         summary=summary,
-        caption=entry.caption,
+        caption=entry.caption or _inline_caption(entry),
         age=render_age(published, fetched_at) if choice.when else "",
         body=body,
         source=source,

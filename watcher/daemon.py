@@ -574,6 +574,19 @@ def configure_logging(level: int = logging.INFO) -> None:
         # APScheduler logs every run of every job at INFO: lines per tick, drowning the journal.
         # Its warnings (missed runs) and errors (a job that raised) still come through.
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    scheduler_log = logging.getLogger("apscheduler.scheduler")
+    if not any(isinstance(f, _DispatchStillRunning) for f in scheduler_log.filters):
+        scheduler_log.addFilter(_DispatchStillRunning())
+
+
+class _DispatchStillRunning(logging.Filter):
+    """Drops APScheduler's warning that a dispatcher tick was skipped because the previous one
+    still runs: a locked or slow store holds every tick up, and the outage and lateness
+    warnings say so once, where this one would repeat every tick."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("Daemon._dispatch" in message and "maximum number of running" in message)
 
 
 def start_when_the_store_answers(

@@ -62,14 +62,15 @@ class StoreOutage:
         the ops notifier, told of it, should hear of its end too."""
         if self.since is None:
             return None
-        message = f"store answers again after {self.lasted(now)} unavailable"
+        message = f"store answers again (unavailable for {self.lasted(now)})"
         tell_ops = self._ops_told
         self.since = self._reminded_at = None
         self._ops_told = False
         return message, tell_ops
 
     def lasted(self, now: dt.datetime) -> str:
-        return format_duration(now - self.since) if self.since is not None else "0s"
+        lasted = now - self.since if self.since is not None else dt.timedelta(0)
+        return format_duration(lasted) if lasted >= dt.timedelta(seconds=1) else "under 1s"
 
     def status(self, now: dt.datetime) -> str:
         """For the systemd status line: empty while the store answers."""

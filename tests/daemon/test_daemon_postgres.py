@@ -43,7 +43,7 @@ def test_a_daemon_rides_out_its_store_going_away_and_alerts_what_came_meanwhile(
             daemon.expect(lambda: database.accepted >= refused + 6, "more attempts to reach it")
             database.restore()
             [alert] = daemon.expect(lambda: webhook.posts_to("/desk"), "the alert", within=60)
-            daemon.wait_log("store answers again after ")
+            daemon.wait_log("store answers again (unavailable for ")
             settle(daemon, lambda: site.polls("/wire"))
             assert daemon.stop() == 0
 
@@ -90,7 +90,7 @@ def test_while_its_store_is_away_the_daemon_stays_alive_for_systemd_and_ops_hear
     back = webhook.posts_to("/ops")[1]
     assert gone.title.startswith("[watcher] store unavailable for ")
     assert "server closed the connection unexpectedly" in gone.title
-    assert back.title.startswith("[watcher] store answers again after ")
+    assert back.title.startswith("[watcher] store answers again (unavailable for ")
     statuses = [f for message in notify_socket.messages for f in message if f.startswith("STATUS=")]
     assert any(", store unavailable for " in status for status in statuses)
 

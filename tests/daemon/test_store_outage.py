@@ -70,7 +70,7 @@ def test_an_outage_is_told_once_reminded_every_few_minutes_and_its_end_told(
     )
     assert outage.status(T + dt.timedelta(minutes=6)) == ", store unavailable for 6m"
     assert outage.answered(T + dt.timedelta(minutes=7)) == (
-        "store answers again after 7m unavailable",
+        "store answers again (unavailable for 7m)",
         False,  # the ops notifier had not been told
     )
     assert outage.status(T + dt.timedelta(minutes=7)) == ""
@@ -97,12 +97,12 @@ def test_ops_hears_of_an_outage_once_it_lasts_and_then_of_its_end(
     assert outage.ops_message(T + after) == f"store unavailable for {lasted}: database is locked"
     assert outage.ops_message(T + after + dt.timedelta(minutes=1)) is None  # once
     assert outage.answered(T + after * 2) == (
-        f"store answers again after {ended} unavailable",
+        f"store answers again (unavailable for {ended})",
         True,
     )
     # A blip afterwards is not told: the next outage starts afresh.
     outage.failed(error, T + after * 3)
     assert outage.answered(T + after * 3 + dt.timedelta(seconds=1)) == (
-        "store answers again after 1s unavailable",
+        "store answers again (unavailable for 1s)",
         False,
     )

@@ -8,7 +8,12 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from tests.daemon.stories import BAKERY, BORDER, BORDER_STORIES
+from tests.daemon.outages import (
+    desk_watching_the_wire,
+    once_the_store_is_back,
+    publish_during_the_outage,
+)
+from tests.daemon.stories import BAKERY, BORDER_STORIES
 from tests.support.daemon import Setup, Watcher, environment, settle
 from tests.support.feeds import FeedSite
 from tests.support.notify import NotifySocket
@@ -31,27 +36,17 @@ def test_a_daemon_rides_out_its_store_going_away_and_alerts_what_came_meanwhile(
 ) -> None:
     with Relay((postgres.host or "127.0.0.1", postgres.port or 5432)) as database:
         setup.database = render(postgres.set(host="127.0.0.1", port=database.port))
-        setup.feed("wire", site.feed("/wire", "Example Wire", [BAKERY]))
-        setup.notifiers["desk"] = {"urls": [webhook.url("/desk")]}
-        setup.routes["medium"] = ["desk"]
+        desk_watching_the_wire(setup, site, webhook)
         with Watcher(setup.write()).running() as daemon:
             daemon.expect(lambda: site.polls("/wire") >= 2, "two polls")
             database.cut()
-            site.publish("/wire", BORDER)
+            publish_during_the_outage(site)
             daemon.wait_log("store unavailable: ")
             refused = database.accepted
             daemon.expect(lambda: database.accepted >= refused + 6, "more attempts to reach it")
             database.restore()
-            [alert] = daemon.expect(lambda: webhook.posts_to("/desk"), "the alert", within=60)
-            daemon.wait_log("store answers again (unavailable for ")
-            settle(daemon, lambda: site.polls("/wire"))
-            assert daemon.stop() == 0
+            once_the_store_is_back(daemon, site, webhook)
 
-    assert alert.title == f"[MEDIUM] Border security — {BORDER.title}"
-    assert len(webhook.posts_to("/desk")) == 1
-    # One line when it went away, one when it came back: not a traceback per job and tick.
-    assert daemon.log.count("store unavailable: ") == 1
-    assert "Traceback" not in daemon.log
     [went] = [line for line in daemon.log.splitlines() if "store unavailable: " in line]
     assert went.startswith("ERROR watcher.daemon: store unavailable: ")
     assert "server closed the connection unexpectedly" in went

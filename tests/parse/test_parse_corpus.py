@@ -177,6 +177,13 @@ def test_a_figure_caption_in_an_atom_body_becomes_the_caption() -> None:
     assert not any(article.caption[:40] in block.text for block in article.body)
 
 
+def test_npr_image_credits_are_captions_not_body_paragraphs() -> None:
+    articles = [e.article for e in corpus_feed("npr-news_2023-11-24.xml").entries]
+    credited = [a for a in articles if a.caption.startswith("Image credit: ")]
+    assert len(credited) >= 10
+    assert not any("Image credit" in block.text for a in articles for block in a.body)
+
+
 def test_dailymail_caption_has_description_and_credit() -> None:
     article = corpus_feed("dailymail-us_2013-02-03_iso-8859-1_media-dupes.xml").entries[0].article
     assert article.caption.startswith("Black Dahlia: A head shot of Elizabeth Short")

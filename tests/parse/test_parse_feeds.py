@@ -229,6 +229,20 @@ def test_a_figcaption_in_the_body_is_the_caption_when_media_rss_gives_none(parse
     assert parse(rss(with_media)).entries[0].article.caption == f"{CAPTION} / {CREDIT}"
 
 
+def test_a_closing_image_credit_paragraph_is_the_captions_credit_not_body(parse: Parse) -> None:
+    item = (
+        "<item><title>Mountain pass reopens</title><description><![CDATA["
+        f"<p>{STANDFIRST}</p><p>{BODY}</p><p>(Image credit: {CREDIT})</p>]]></description></item>"
+    )
+    article = parse(rss(item)).entries[0].article
+    assert article.caption == f"Image credit: {CREDIT}"
+    assert [block.text for block in article.body] == [STANDFIRST, BODY]
+    with_media = item.replace("</item>", ITEM_PARTS["media"] + "</item>")
+    article = parse(rss(with_media)).entries[0].article
+    assert article.caption == f"{CAPTION} / {CREDIT}"
+    assert [block.text for block in article.body] == [STANDFIRST, BODY]
+
+
 def test_media_namespace_without_trailing_slash_and_html_caption(parse: Parse) -> None:
     body = (
         b'<rss version="2.0" xmlns:m="http://search.yahoo.com/mrss"><channel><title>t</title>'

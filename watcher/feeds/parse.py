@@ -410,11 +410,18 @@ def _inline_caption(entry: _Entry) -> str:
 _BARE_URL = re.compile(r"(?:https?://|www\.)\S*", re.I)
 
 
+# A body's last paragraph that only credits its picture, as NPR writes it: the caption's credit.
+_IMAGE_CREDIT = re.compile(r"\(((?:image|photo|picture) credit: .+)\)", re.I)
+
+
 def _article(entry: _Entry, facts: _FeedFacts) -> tuple[Article, _DateChoice]:
     described = entry.description
     description_blocks = to_blocks(described.value, is_html=described.is_html) if described else []
     body = to_blocks(entry.content.value, is_html=entry.content.is_html) if entry.content else []
     body = body or description_blocks
+    credit = _IMAGE_CREDIT.fullmatch(body[-1].text) if body else None
+    if credit:
+        body = body[:-1]
     summary = _first_paragraph(description_blocks)
     title = entry.title or _title_from_text(summary or _first_paragraph(body))
     if not title:
@@ -436,7 +443,7 @@ def _article(entry: _Entry, facts: _FeedFacts) -> tuple[Article, _DateChoice]:
         section=section.upper(),
         title=title,
         summary=summary,
-        caption=entry.caption or _inline_caption(entry),
+        caption=entry.caption or _inline_caption(entry) or (credit.group(1) if credit else ""),
         age=render_age(published, fetched_at) if choice.when else "",
         body=body,
         source=source,

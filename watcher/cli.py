@@ -31,6 +31,7 @@ from watcher.config import (
     feed_route,
     load_settings,
     request_headers,
+    timezone_problem,
 )
 from watcher.daemon import Daemon, configure_logging, run_daemon, start_when_the_store_answers
 from watcher.dryrun import ArticleInput, article_paths, json_line, read_inputs, text_report
@@ -262,13 +263,25 @@ def fetch(
             help="PEM certificates to trust besides the default ones, as a feed's `ca_file`.",
         ),
     ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            "--timezone",
+            metavar="ZONE",
+            help="IANA time zone of dates written without one, as a feed's `timezone`.",
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Print the normalized articles of one feed (the store is not touched)."""
     settings = _settings(config)
     headers = _request_headers(url, header or [])
     route = _route(settings, proxy, ca_file)
-    read = asyncio.run(_fetch_one(settings, url, full_text, headers, route))
+    if timezone is not None and (problem := timezone_problem(timezone)):
+        stderr.print(f"--timezone: {problem}", markup=False)
+        raise typer.Exit(2)
+    context = FeedContext(name=url, url=url, timezone=timezone)
+    read = asyncio.run(_fetch_one(settings, context, full_text, headers, route))
     if read.error is not None or read.parsed is None:
         reason = read.error or "no content"
         prefix = "" if reason.startswith(url) else f"{url}: "
@@ -322,10 +335,13 @@ def _route(settings: Settings, proxy: str | None, ca_file: Path | None) -> Route
 
 
 async def _fetch_one(
-    settings: Settings, url: str, full_text: bool, headers: FeedHeaders | None, route: Route
+    settings: Settings,
+    context: FeedContext,
+    full_text: bool,
+    headers: FeedHeaders | None,
+    route: Route,
 ) -> FeedRead:
     quiet_noisy_loggers()
-    context = FeedContext(name=url, url=url)
     async with Fetcher(http_limits(settings.http)) as fetcher, parser_pool(settings.poll) as parser:
         return await read_feed(
             fetcher,

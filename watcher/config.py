@@ -166,6 +166,15 @@ class PollSettings(Section):
         return self
 
 
+def timezone_problem(name: str) -> str | None:
+    """What is wrong with a feed's `timezone`, if anything."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return f"expected an IANA time zone such as 'Asia/Shanghai', got {name!r}"
+    return None
+
+
 class FeedSettings(Section):
     name: str = Field(min_length=1)
     url: str
@@ -210,13 +219,8 @@ class FeedSettings(Section):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                zoneinfo.ZoneInfo(value)
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                raise ValueError(
-                    f"expected an IANA time zone such as 'Asia/Shanghai', got {value!r}"
-                ) from None
+        if value is not None and (problem := timezone_problem(value)):
+            raise ValueError(problem)
         return value
 
     @field_validator("headers")

@@ -101,6 +101,23 @@ def test_fetch_json_lines_have_the_design_field_names(server: LoopbackServer) ->
     assert first["published_at"].startswith("2025-05-20T06:00:00")
 
 
+def test_fetch_reads_dates_without_a_zone_in_the_given_time_zone(server: LoopbackServer) -> None:
+    dated = "<guid>wire-2</guid><pubDate>2025-05-20 14:00</pubDate>"  # Beijing time
+    beijing = FEED.replace("<guid>wire-2</guid>", dated).encode()
+    rss_type = {"Content-Type": "application/rss+xml"}
+    server.route("/beijing.xml", Reply(headers=rss_type, body=beijing))
+    url = server.url("/beijing.xml")
+    result = CliRunner().invoke(app, ["fetch", "-f", "json", "--timezone", "Asia/Shanghai", url])
+    assert result.exit_code == 0, result.output
+    second = json.loads(result.stdout.splitlines()[1])
+    assert second["published_at"].startswith("2025-05-20T06:00:00")
+    wrong = CliRunner().invoke(app, ["fetch", "--timezone", "Beijing", url])
+    assert wrong.exit_code == 2
+    assert wrong.stderr.strip() == (
+        "--timezone: expected an IANA time zone such as 'Asia/Shanghai', got 'Beijing'"
+    )
+
+
 @pytest.mark.parametrize(
     ("path", "reason"),
     [("/missing", "HTTP 404"), ("/page.html", "not a feed")],

@@ -167,7 +167,7 @@ class PollSettings(Section):
 
 
 def timezone_problem(name: str) -> str | None:
-    """What is wrong with a feed's `timezone`, if anything."""
+    """What is wrong with a time zone's name (a feed's or a notifier's), if anything."""
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):

@@ -11,10 +11,11 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
+from watcher.config import timezone_problem
 from watcher.durations import format_duration, parse_duration
 
 _CLOCK = r"([01]?\d|2[0-3]):([0-5]\d)"
@@ -37,12 +38,10 @@ _UNIT_WORDS = {
 
 def zone(name: str) -> ZoneInfo:
     """The IANA time zone `name`, or a ValueError saying it is unknown."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"timezone: expected an IANA time zone such as 'Europe/Berlin', got {name!r}"
-        ) from None
+    problem = timezone_problem(name)
+    if problem:
+        raise ValueError(f"timezone: {problem}")
+    return ZoneInfo(name)
 
 
 def digest_trigger(spec: str, tz: str) -> CronTrigger:

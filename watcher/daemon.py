@@ -116,6 +116,8 @@ class Daemon:
     _outage: StoreOutage = field(default_factory=StoreOutage)
     # A reload's feed list that the store has not taken yet (it was unavailable).
     _feeds_unsynced: bool = False
+    # Feeds whose polls the store's going away broke: their leases go back once it answers.
+    _polls_broken: set[int] = field(default_factory=set)
     _scheduler: AsyncIOScheduler | None = None
     _poller: Poller | None = None
     _deliverer: Deliverer | None = None
@@ -266,6 +268,10 @@ class Daemon:
         try:
             if self._feeds_unsynced:
                 await asyncio.to_thread(self._sync_feeds)
+            if self._polls_broken:
+                broken = set(self._polls_broken)
+                await asyncio.to_thread(self.store.release_feeds, self.owner, broken)
+                self._polls_broken -= broken
             # Feeds due before the next tick are claimed now and polled at their due time, so
             # a feed is never polled up to a whole tick late (nor early).
             rows = await asyncio.to_thread(
@@ -306,7 +312,8 @@ class Daemon:
         try:
             report = await self._poller.poll(row, late=late)
         except Exception as error:  # one feed never stops the others
-            self._store_failed(error, f"{row.name}: poll failed unexpectedly")
+            if self._store_failed(error, f"{row.name}: poll failed unexpectedly"):
+                self._polls_broken.add(row.id)
             return None
         if self.once:  # `watcher poll` prints them; a long-running daemon keeps none
             self.reports.append(report)

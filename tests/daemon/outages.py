@@ -3,6 +3,9 @@ published while the store is away, and what must hold once it is back."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from tests.daemon.stories import BAKERY, BORDER
 from tests.support.daemon import Setup, Watcher, settle
 from tests.support.feeds import FeedSite
@@ -15,14 +18,26 @@ def desk_watching_the_wire(setup: Setup, site: FeedSite, webhook: Webhook) -> No
     setup.routes["medium"] = ["desk"]
 
 
+@contextlib.contextmanager
+def watching_the_wire(setup: Setup, site: FeedSite, webhook: Webhook) -> Iterator[Watcher]:
+    """The daemon running with the desk watching the wire, which it has polled twice."""
+    desk_watching_the_wire(setup, site, webhook)
+    with Watcher(setup.write()).running() as daemon:
+        daemon.expect(lambda: site.polls("/wire") >= 2, "two polls")
+        yield daemon
+
+
 def publish_during_the_outage(site: FeedSite) -> None:
     site.publish("/wire", BORDER)
 
 
-def once_the_store_is_back(daemon: Watcher, site: FeedSite, webhook: Webhook) -> None:
-    """The story published meanwhile alerts exactly once, and the log told of the outage in
-    one line each way: no traceback per job and tick, nor a skipped-tick warning per tick."""
-    [alert] = daemon.expect(lambda: webhook.posts_to("/desk"), "the alert", within=60)
+def once_the_store_is_back(
+    daemon: Watcher, site: FeedSite, webhook: Webhook, within: float = 60
+) -> None:
+    """The story published meanwhile alerts exactly once (within `within` seconds), and the log
+    told of the outage in one line each way: no traceback per job and tick, nor a skipped-tick
+    warning per tick."""
+    [alert] = daemon.expect(lambda: webhook.posts_to("/desk"), "the alert", within=within)
     daemon.wait_log("store answers again (unavailable for ")
     settle(daemon, lambda: site.polls("/wire"))
     assert daemon.stop() == 0

@@ -6,11 +6,11 @@ from __future__ import annotations
 import sqlite3
 
 from tests.daemon.outages import (
-    desk_watching_the_wire,
     once_the_store_is_back,
     publish_during_the_outage,
+    watching_the_wire,
 )
-from tests.support.daemon import Setup, Watcher
+from tests.support.daemon import Setup
 from tests.support.feeds import FeedSite
 from tests.support.webhook import Webhook
 
@@ -18,9 +18,7 @@ from tests.support.webhook import Webhook
 def test_a_store_locked_by_another_program_is_waited_for(
     setup: Setup, site: FeedSite, webhook: Webhook
 ) -> None:
-    desk_watching_the_wire(setup, site, webhook)
-    with Watcher(setup.write()).running() as daemon:
-        daemon.expect(lambda: site.polls("/wire") >= 2, "two polls")
+    with watching_the_wire(setup, site, webhook) as daemon:
         holder = sqlite3.connect(setup.directory / "watcher.db", isolation_level=None)
         try:
             holder.execute("BEGIN IMMEDIATE")  # the write lock, held as a forgotten shell would

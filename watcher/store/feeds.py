@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import Row, Select, Update, bindparam, func, or_, select, update
@@ -255,10 +255,14 @@ def feed_lease_owners(connection: Connection) -> set[str]:
     return set(rows.scalars())
 
 
-def release_feed_leases(connection: Connection, owner: str) -> int:
-    result = connection.execute(
-        update(feed).where(feed.c.lease_owner == owner).values(lease_owner=None, lease_until=None)
-    )
+def release_feed_leases(
+    connection: Connection, owner: str, feed_ids: Collection[int] | None = None
+) -> int:
+    """Give back the feeds `owner` holds (only those of `feed_ids`, when given)."""
+    held = feed.c.lease_owner == owner
+    if feed_ids is not None:
+        held = held & feed.c.id.in_(list(feed_ids))
+    result = connection.execute(update(feed).where(held).values(lease_owner=None, lease_until=None))
     return result.rowcount
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -375,6 +375,12 @@ class Store:
         with self._write() as connection:
             feeds.release_feed_leases(connection, owner)
             outbox.release_alert_leases(connection, owner)
+
+    def release_feeds(self, owner: str, feed_ids: Collection[int]) -> None:
+        """Give back these feeds, whose polls `owner` gave up (the store went away under
+        them), so they are polled again now rather than when their leases expire."""
+        with self._write() as connection:
+            feeds.release_feed_leases(connection, owner, feed_ids)
 
     # retention
 

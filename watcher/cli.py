@@ -10,6 +10,7 @@ import io
 import json
 import logging
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -34,6 +35,7 @@ from watcher.config import (
     timezone_problem,
 )
 from watcher.daemon import Daemon, configure_logging, run_daemon, start_when_the_store_answers
+from watcher.demo import FEED_PATH, article_feed, demo_config, serve_feed
 from watcher.dryrun import ArticleInput, article_paths, json_line, read_inputs, text_report
 from watcher.durations import format_duration
 from watcher.feeds.fetch import Fetcher, quiet_noisy_loggers
@@ -429,6 +431,55 @@ def _guarded(start: Callable[[], Daemon]) -> Daemon:
     except StoreError as error:
         stderr.print(f"store: {error}", markup=False)
         raise typer.Exit(2) from None
+
+
+@app.command()
+def demo(
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(help="Seed-format files or directories to serve. Default: ./examples"),
+    ] = None,
+    rules: RulesOption = None,
+) -> None:
+    """One daemon cycle offline: saved articles served as a feed on loopback, polled into a
+    throwaway SQLite store, matched, and alerted on the console."""
+    articles = []
+    unreadable = 0
+    for path in article_paths(paths or ["examples"]):
+        for item in read_inputs(path):
+            if item.article is None:
+                unreadable += 1
+                stderr.print(_input_error(item), markup=False)
+            else:
+                articles.append(item.article)
+    if not articles:
+        stderr.print("demo: no readable articles to serve", markup=False)
+        raise typer.Exit(2)
+    rule_paths = rules or [Path("rules")]
+    loaded = load_ruleset(rule_paths)
+    if not loaded.loaded.rules:
+        # A demo without rules would poll and store, and alert on nothing.
+        _print_problems(loaded)
+        stderr.print("demo: no usable rules: give --rules PATH", markup=False)
+        raise typer.Exit(1)
+    configure_logging(logging.INFO)
+    with (
+        tempfile.TemporaryDirectory(prefix="watcher-demo-") as workdir,
+        serve_feed(lambda site: article_feed(articles, site)) as site,
+    ):
+        config, store = Path(workdir, "watcher.toml"), Path(workdir, "watcher.db")
+        config.write_text(
+            demo_config(site + FEED_PATH, store, rule_paths, alerts=len(articles)),
+            encoding="utf-8",
+        )
+        served = f"{len(articles)} article{'s' if len(articles) != 1 else ''}"
+        stderr.print(
+            f"demo: {served} served at {site}{FEED_PATH}, store {store} (removed at exit)",
+            markup=False,
+        )
+        status = run_daemon(_daemon(config, once=True, dry_run=False))
+    # The daemon has logged the problems of the rules it skipped.
+    raise typer.Exit(2 if unreadable else 1 if loaded.errors else status)
 
 
 @app.command()

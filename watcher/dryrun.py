@@ -108,7 +108,7 @@ def text_report(label: str, article: Article, matches: list[Match]) -> list[str]
             f"  [{style}]{match.severity.upper():8}[/{style}] [bold]{match.rule_id}[/bold]"
             f"  score {match.score:g}{verdict}"
         )
-        spans = unique_passages(match.evidence)
+        spans = unique_passages(article, match.evidence)
         for evidence, terms in spans[:MAX_EVIDENCE_LINES]:
             where = evidence.field if evidence.field != "body" else f"body[{evidence.block}]"
             lines.append(f"      {where:9} {escape(terms)}: {in_context(article, evidence)}")

@@ -69,21 +69,26 @@ def snippet(article: Article, evidence: Evidence, width: int = CONTEXT_CHARS) ->
     )
 
 
-def unique_passages(evidence: list[Evidence]) -> list[tuple[Evidence, str]]:
-    """One entry per matched passage, naming every term it satisfied."""
+def unique_passages(article: Article, evidence: list[Evidence]) -> list[tuple[Evidence, str]]:
+    """One entry per matched passage, naming every term it satisfied.
+
+    A passage is its words, not its field: a feed without content gives the description as
+    both summary and body, and the same words at the same place are shown once, under the
+    field that comes first.
+    """
     spans: dict[tuple, tuple[Evidence, list[str]]] = {}
     for item in evidence:
-        key = (item.field, item.block, item.start, item.end)
-        if key in spans:
-            spans[key][1].append(item.term)
-        else:
+        key = (field_text(article, item), item.start, item.end)
+        if key not in spans:
             spans[key] = (item, [item.term])
+        elif item.term not in spans[key][1]:
+            spans[key][1].append(item.term)
     return [(item, ", ".join(terms)) for item, terms in spans.values()]
 
 
 def build_payload(article: Article, match: Match, sources: list[str] | None = None) -> AlertPayload:
     snippets = []
-    for evidence, terms in unique_passages(match.evidence):
+    for evidence, terms in unique_passages(article, match.evidence):
         item = snippet(article, evidence)
         item.term = terms
         snippets.append(item)

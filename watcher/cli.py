@@ -37,7 +37,7 @@ from watcher.config import (
 from watcher.daemon import Daemon, configure_logging, run_daemon, start_when_the_store_answers
 from watcher.demo import FEED_PATH, article_feed, demo_config, serve_feed
 from watcher.dryrun import ArticleInput, article_paths, json_line, read_inputs, text_report
-from watcher.durations import format_duration
+from watcher.durations import format_duration, parse_duration
 from watcher.feeds.fetch import Fetcher, quiet_noisy_loggers
 from watcher.feeds.headers import FeedHeaders, headers_problems
 from watcher.feeds.parse import FeedContext
@@ -45,6 +45,9 @@ from watcher.feeds.read import FeedRead, read_feed
 from watcher.feeds.route import Route, ca_file_problem, proxy_problem
 from watcher.matching import LoadedRuleSet, load_ruleset, match_article
 from watcher.matching.examples import run_examples
+from watcher.replay import RuleTally, compare, summary_rows, tally
+from watcher.replay import json_line as replay_json_line
+from watcher.replay import text_lines as replay_text_lines
 from watcher.runtime import http_limits, parser_pool
 from watcher.seedtext import render_many
 from watcher.store import Store, StoreError
@@ -480,6 +483,86 @@ def demo(
         status = run_daemon(_daemon(config, once=True, dry_run=False))
     # The daemon has logged the problems of the rules it skipped.
     raise typer.Exit(2 if unreadable else 1 if loaded.errors else status)
+
+
+@app.command()
+def replay(
+    config: ConfigOption = None,
+    rules: RulesOption = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Only articles first seen this long ago or later (7d, 12h)."),
+    ] = None,
+    output_format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Also list the matches a change keeps.")
+    ] = False,
+) -> None:
+    """Match today's rules against the stored articles: what they would add and remove.
+
+    Nothing is stored or sent.
+    """
+    settings = _settings(config)
+    try:
+        cutoff = dt.datetime.now(dt.UTC) - parse_duration(since) if since else None
+    except ValueError as error:
+        stderr.print(f"--since: {error}", markup=False)
+        raise typer.Exit(2) from None
+    try:
+        store = Store.open(settings.store.url, migrate=False)
+    except StoreError as error:
+        stderr.print(f"store: {error}", markup=False)
+        raise typer.Exit(2) from None
+    loaded = _rules(rules or settings.rules.paths)
+    _print_problems(loaded)
+    known = {rule.id for rule in loaded.loaded.rules}
+    tallies: dict[str, RuleTally] = {}
+    articles = 0
+    with store:
+        for stored in store.stored_articles(cutoff):
+            articles += 1
+            verdicts = compare(stored.matched, match_article(loaded.ruleset, stored.article), known)
+            tally(verdicts, tallies)
+            shown = [v for v in verdicts if show_all or v.change != "kept"]
+            if not shown:
+                continue
+            if output_format is OutputFormat.json:
+                for verdict in shown:
+                    sys.stdout.write(replay_json_line(stored, verdict) + "\n")
+            else:
+                for line in replay_text_lines(stored, shown):
+                    stdout.print(line)
+    _print_replay_summary(articles, cutoff, tallies, known, output_format)
+    if loaded.errors:
+        raise typer.Exit(1)
+
+
+def _print_replay_summary(
+    articles: int,
+    cutoff: dt.datetime | None,
+    tallies: dict[str, RuleTally],
+    known: set[str],
+    output_format: OutputFormat,
+) -> None:
+    added = sum(t.added for t in tallies.values())
+    removed = sum(t.removed for t in tallies.values())
+    scope = f"since {_when(cutoff)}" if cutoff else "all stored"
+    line = f"{articles} articles replayed ({scope}); matches: {added} added, {removed} removed"
+    if output_format is OutputFormat.json:
+        stderr.print(line, markup=False)
+        return
+    table = Table("rule", "stored", "now", "added", "removed", box=None)
+    for rule, then, now, rule_added, rule_removed in summary_rows(tallies):
+        table.add_row(
+            rule,
+            str(then),
+            str(now) if rule in known else "not loaded",
+            f"+{rule_added}",
+            f"-{rule_removed}",
+        )
+    stdout.print()
+    stdout.print(table)
+    stdout.print(line, markup=False)
 
 
 @app.command()

@@ -61,13 +61,13 @@ def json_line(label: str, article: Article, match: Match) -> str:
             "severity": match.severity,
             "score": match.score,
             "matched": match.matched,
-            "evidence": [_evidence_json(e) for e in match.evidence],
+            "evidence": [evidence_json(e) for e in match.evidence],
         },
         ensure_ascii=False,
     )
 
 
-def _evidence_json(evidence: Evidence) -> dict:
+def evidence_json(evidence: Evidence) -> dict:
     data = {"field": evidence.field}
     if evidence.field == "body":
         data["block"] = evidence.block
@@ -92,27 +92,36 @@ SEVERITY_STYLE = {
 }
 
 
-def text_report(label: str, article: Article, matches: list[Match]) -> list[str]:
-    """Rich-markup lines for one article."""
-    header = (
+def article_heading(label: str, article: Article) -> str:
+    return (
         f"[bold]{escape(label)}[/bold]  {article.date.isoformat()} {escape(article.section)}  "
         f"{escape(article.title)}"
     )
-    lines = [header]
+
+
+def match_lines(article: Article, match: Match, *, mark: str = "", note: str = "") -> list[str]:
+    """A verdict (severity, rule, score, `note`) and its passages in context (rich markup)."""
+    style = SEVERITY_STYLE.get(match.severity, "")
+    verdict = "" if match.matched else "  [dim](no match)[/dim]"
+    lines = [
+        f"  {mark}[{style}]{match.severity.upper():8}[/{style}] [bold]{match.rule_id}[/bold]"
+        f"  score {match.score:g}{verdict}{note}"
+    ]
+    spans = unique_passages(article, match.evidence)
+    for evidence, terms in spans[:MAX_EVIDENCE_LINES]:
+        where = evidence.field if evidence.field != "body" else f"body[{evidence.block}]"
+        lines.append(f"      {where:9} {escape(terms)}: {in_context(article, evidence)}")
+    if len(spans) > MAX_EVIDENCE_LINES:
+        hidden = len(spans) - MAX_EVIDENCE_LINES
+        lines.append(f"      [dim]… {hidden} more (--format json shows all)[/dim]")
+    return lines
+
+
+def text_report(label: str, article: Article, matches: list[Match]) -> list[str]:
+    """Rich-markup lines for one article."""
+    lines = [article_heading(label, article)]
     if not matches:
         lines.append("  [dim]no rule matched[/dim]")
     for match in matches:
-        style = SEVERITY_STYLE.get(match.severity, "")
-        verdict = "" if match.matched else "  [dim](no match)[/dim]"
-        lines.append(
-            f"  [{style}]{match.severity.upper():8}[/{style}] [bold]{match.rule_id}[/bold]"
-            f"  score {match.score:g}{verdict}"
-        )
-        spans = unique_passages(article, match.evidence)
-        for evidence, terms in spans[:MAX_EVIDENCE_LINES]:
-            where = evidence.field if evidence.field != "body" else f"body[{evidence.block}]"
-            lines.append(f"      {where:9} {escape(terms)}: {in_context(article, evidence)}")
-        if len(spans) > MAX_EVIDENCE_LINES:
-            hidden = len(spans) - MAX_EVIDENCE_LINES
-            lines.append(f"      [dim]… {hidden} more (--format json shows all)[/dim]")
+        lines.extend(match_lines(article, match))
     return lines

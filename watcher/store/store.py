@@ -25,7 +25,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from watcher.store import clustering, feeds, ingest, migrations, outbox, retention
+from watcher.store import archive, clustering, feeds, ingest, migrations, outbox, retention
 from watcher.store.engine import READ_ONLY_OPTION, make_engine
 from watcher.store.errors import StoreError, StoreUnavailable, unavailable_reason
 from watcher.store.location import database_url, describe
@@ -44,6 +44,7 @@ from watcher.store.values import (
     PollInput,
     PruneResult,
     SilenceCandidate,
+    StoredArticle,
     StorySource,
     SyncResult,
 )
@@ -283,6 +284,20 @@ class Store:
     def story_sources(self, story_id: int) -> list[StorySource]:
         with self._read() as connection:
             return clustering.story_sources(connection, story_id)
+
+    def stored_articles(
+        self, since: dt.datetime | None = None, *, page: int = 500
+    ) -> Iterator[StoredArticle]:
+        """Every stored article first seen at or after `since` (all when None), oldest
+        first, with the scores of the rules that matched it when it was stored."""
+        after_id = 0
+        while True:
+            with self._read() as connection:
+                batch = archive.stored_articles(connection, since, after_id, page)
+            yield from batch
+            if len(batch) < page:
+                return
+            after_id = batch[-1].id
 
     # outbox
 

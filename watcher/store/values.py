@@ -301,6 +301,17 @@ class AlertRow:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """An article as stored, and the score of each rule that matched it then."""
+
+    id: int
+    feed: str
+    first_seen_at: dt.datetime
+    article: Article
+    matched: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
 class StorySource:
     """One article of a story, for listing the story's sources in a message."""
 

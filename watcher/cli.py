@@ -23,6 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from watcher.alerts.dispatch import check_notifier, test_notifier
+from watcher.alerts.routes import unknown_notifiers
 from watcher.alerts.timing import QuietHours, RateLimit, digest_trigger, zone
 from watcher.config import (
     ConfigError,
@@ -174,6 +175,7 @@ def check(rules: RulesOption = None, config: ConfigOption = None) -> None:
     """Validate config, rules and notifier URLs (nothing is sent): file:line:col: message."""
     failed = False
     rule_paths = rules
+    settings = None
     if config is not None or rules is None:
         try:
             settings = load_settings(config_path(config))
@@ -205,6 +207,10 @@ def check(rules: RulesOption = None, config: ConfigOption = None) -> None:
     loaded = _rules(rule_paths)
     for problem in loaded.problems:
         stdout.print(str(problem), markup=False)
+    if settings is not None:
+        for problem in unknown_notifiers(loaded.loaded.rules, settings):
+            stdout.print(str(problem), markup=False)
+            failed = True
     count = len(loaded.ruleset)
     lists = len(loaded.loaded.lists)
     summary = f"{count} rules and {lists} lists loaded from {len(loaded.loaded.files)} files"

@@ -31,6 +31,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from watcher.alerts.compose import Message
 from watcher.alerts.dispatch import deliver
 from watcher.alerts.outbox import Deliverer
+from watcher.alerts.routes import unknown_notifiers
 from watcher.alerts.timing import digest_trigger
 from watcher.config import ConfigError, Settings, load_settings
 from watcher.feeds.fetch import Fetcher, quiet_noisy_loggers, redact_url
@@ -83,7 +84,7 @@ def _gone_from_this_host(owner: str) -> bool:
 
 def load_rules_or_report(settings: Settings) -> LoadedRuleSet:
     loaded = load_ruleset(settings.rules.paths)
-    for problem in loaded.problems:
+    for problem in [*loaded.problems, *unknown_notifiers(loaded.loaded.rules, settings)]:
         log.warning("%s", problem)
     return loaded
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple, TypeVar
 
 from watcher.alerts.payload import build_payload
+from watcher.alerts.routes import alert_notifiers
 from watcher.config import ConfigError, FeedSettings, Settings, feed_route, request_headers
 from watcher.feeds.fetch import Fetcher, FetchResult, Outcome
 from watcher.feeds.identity import EVERY_KEY, SeenKeys, canonical_url
@@ -285,16 +286,10 @@ class Poller:
     def _alerts_for(self, entry: ParsedEntry, match: Match) -> list[AlertSpec]:
         compiled = self.rules.by_id(match.rule_id)
         rule = compiled.rule if compiled else None
-        names = (rule.notify if rule and rule.notify else None) or getattr(
-            self.settings.routes, match.severity
-        )
         payload = build_payload(entry.article, match).model_dump(mode="json")
         specs = []
-        for name in names:
-            notifier = self.settings.notifiers.get(name)
-            if notifier is None:
-                log.warning("rule %s names unknown notifier %r; skipped", match.rule_id, name)
-                continue
+        for name in alert_notifiers(rule, match.severity, self.settings):
+            notifier = self.settings.notifiers[name]
             specs.append(
                 AlertSpec(
                     notifier=name,

@@ -35,6 +35,11 @@ def offset(hours: float) -> dt.timezone:
         ("Di, 03 Okt 2023 10:00:00 +0200", dt.datetime(2023, 10, 3, 10, tzinfo=offset(2))),
         ("Sal, 03 Ekim 2023 10:00:00 +0300", dt.datetime(2023, 10, 3, 10, tzinfo=offset(3))),
         ("Sáb, 01 Dic 2018 10:00 -0300", dt.datetime(2018, 12, 1, 10, tzinfo=offset(-3))),
+        # A day without a time starts at midnight, in any of those languages.
+        ("3 Oct 2023", dt.datetime(2023, 10, 3, tzinfo=offset(0))),
+        ("Seg, 24 Set 2018", dt.datetime(2018, 9, 24, tzinfo=offset(0))),
+        ("12 févr. 2024", dt.datetime(2024, 2, 12, tzinfo=offset(0))),
+        ("3 Ekim 2023", dt.datetime(2023, 10, 3, tzinfo=offset(0))),
         (
             "2024-05-01T10:00:00.123456+05:30",
             dt.datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=offset(5.5)),
@@ -55,7 +60,14 @@ def test_dates_keep_the_publishers_offset(raw: str, expected: dt.datetime) -> No
 
 @pytest.mark.parametrize(
     "raw",
-    ["2024-13-45T99:00:00Z", "2024/13/45", "Wed, 45 May 2024 10:00:00 GMT", "0000-00-00", "soon"],
+    [
+        "2024-13-45T99:00:00Z",
+        "2024/13/45",
+        "Wed, 45 May 2024 10:00:00 GMT",
+        "31 Feb 2023",
+        "0000-00-00",
+        "soon",
+    ],
 )
 def test_impossible_or_unreadable_dates_are_rejected_not_rolled_over(raw: str) -> None:
     assert parse_date(raw) is None
@@ -137,6 +149,13 @@ def test_without_a_configured_zone_local_time_ahead_of_utc_is_a_future_date() ->
     assert one_item_parsed("2025-11-18 14:38:10", fetched).date_fallback  # 7 h ahead as UTC
     entry = one_item_parsed("2025-11-18 14:38:10", fetched, timezone="Asia/Shanghai")
     assert (entry.article.age, entry.date_fallback) == ("21 minutes ago", False)
+
+
+def test_a_day_without_a_time_starts_in_the_feeds_configured_zone() -> None:
+    fetched = dt.datetime(2023, 10, 3, 12, 0, tzinfo=dt.UTC)
+    entry = one_item_parsed("3 Ekim 2023", fetched, timezone="Europe/Istanbul")
+    assert entry.article.published_at == dt.datetime(2023, 10, 2, 21, 0, tzinfo=dt.UTC)
+    assert (entry.article.date, entry.date_fallback) == (dt.date(2023, 10, 3), False)
 
 
 def test_a_configured_zone_follows_daylight_saving_time() -> None:

@@ -188,6 +188,7 @@ _MONTHS = {
     for name in names.split()
 }
 _WORD = re.compile(r"[^\W\d_]+\.?")
+_DATE_ONLY = re.compile(r"(?:[^\W\d_]+\.?,?\s+)?\d{1,2}\s+[^\W\d_]+\.?\s+\d{2,4}")
 
 
 def _english_months(raw: str) -> str:
@@ -201,6 +202,9 @@ def _rfc822_date(raw: str, fallback: dt.datetime | None, local: dt.tzinfo) -> dt
         english = _english_months(raw)
         if english != raw:
             return _rfc822_date(english, fallback, local)
+        if _DATE_ONLY.fullmatch(raw):
+            # `3 Oct 2023`: Python's reader wants a time; the day starts in the feed's zone.
+            return _rfc822_date(f"{raw} 00:00:00", fallback, local)
         # Parsed again only on failure, to tell impossible values (None) from another shape.
         return None if email.utils.parsedate_tz(raw) is not None else fallback
     if when.tzinfo is None:

@@ -403,6 +403,7 @@ class _Reader:
             rule.tags = self.strings(value, "tags")
         elif key == "notify":
             rule.notify = self.strings(value, "notifier names")
+            rule.notify_location = self.location(value)
         elif key == "enabled":
             rule.enabled = self.boolean(value, key)
         elif key == "min_score":

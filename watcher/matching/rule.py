@@ -74,6 +74,7 @@ class Rule:
     none: list[QuerySource] = field(default_factory=list)
     min_score: float = 0
     notify: list[str] = field(default_factory=list)
+    notify_location: Location | None = None
     throttle: dt.timedelta | None = None
     examples: Examples = field(default_factory=Examples)
     status: str = "stable"

@@ -64,7 +64,7 @@ from watcher.config import Settings, load_settings
 from watcher.feeds.fetch import Fetcher
 from watcher.feeds.parse import FeedContext
 from watcher.matching import RuleSet, load_ruleset
-from watcher.poller import Poller, PollReport, poll_every_feed
+from watcher.poller import Poller, PollReport, paused_report, poll_every_feed
 from watcher.runtime import freeze_long_lived_objects, http_limits, parser_pool
 from watcher.store import Store
 
@@ -170,7 +170,9 @@ class Watcher:
                 report.matches = []
                 return report
 
-            reports = await poll_every_feed(self.store, self.owner, self.settings, poll)
+            reports = await poll_every_feed(
+                self.store, self.owner, self.settings, poll, paused_report
+            )
             seconds = time.perf_counter() - started
         return CycleResult(seconds, sampler.peak, list(reports), cpu, sampler.breakdown())
 

@@ -382,11 +382,14 @@ def poll(
         for entry, matches in report.matches:
             for line in text_report(report.feed, entry.article, matches):
                 stdout.print(line)
-    failed = sum(1 for r in daemon.reports if r.error)
+    polled = [r for r in daemon.reports if r.polled]
+    failed = sum(1 for r in polled if r.error and not r.paused)
+    paused = sum(1 for r in daemon.reports if r.paused)
     stderr.print(
-        f"{len(daemon.reports)} feeds polled, {failed} failed, "
-        f"{sum(r.new for r in daemon.reports)} new entries, "
-        f"{sum(len(m) for r in daemon.reports for _, m in r.matches)} matches",
+        f"{len(polled)} feeds polled, {failed} failed, "
+        + (f"{paused} paused by their servers, " if paused else "")
+        + f"{sum(r.new for r in polled)} new entries, "
+        f"{sum(len(m) for r in polled for _, m in r.matches)} matches",
         markup=False,
     )
 

@@ -38,11 +38,11 @@ from watcher.feeds.fetch import Fetcher, quiet_noisy_loggers, redact_url
 from watcher.lateness import Lateness
 from watcher.matching import LoadedRuleSet, load_ruleset
 from watcher.outage import REMIND_EVERY, StoreOutage
-from watcher.poller import Poller, PollReport, poll_every_feed
+from watcher.poller import Poller, PollReport, paused_report, poll_every_feed
 from watcher.runtime import freeze_long_lived_objects, http_limits, parser_pool
 from watcher.sdnotify import Notifier
 from watcher.silence import newly_silent, posting_again_message
-from watcher.store import Store, StoreUnavailable
+from watcher.store import FeedRow, Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ class Daemon:
 
     async def _cycle(self) -> None:
         """Poll every configured feed now, then deliver what is due (`--once`)."""
-        await poll_every_feed(self.store, self.owner, self.settings, self._poll)
+        await poll_every_feed(self.store, self.owner, self.settings, self._poll, self._paused)
         if not self.dry_run:
             await self._deliver()
 
@@ -307,6 +307,12 @@ class Daemon:
         due, started = max(row.next_check_at, self._started_at), dt.datetime.now(dt.UTC)
         self._lateness.record(due, started)
         return await self._poll(row, late=started - due)
+
+    def _paused(self, row: FeedRow, until: dt.datetime) -> PollReport:
+        report = paused_report(row, until)
+        self.reports.append(report)
+        _log_report(report)
+        return report
 
     async def _poll(self, row, late: dt.timedelta = dt.timedelta(0)) -> PollReport | None:
         assert self._poller is not None

@@ -14,6 +14,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import NamedTuple, TypeVar
 
 from watcher.alerts.payload import build_payload
@@ -66,6 +67,8 @@ class PollReport:
     moved_to: str | None = None
     #: When the feed had been found silent, if this poll's new entries ended that silence.
     silence_ended: dt.datetime | None = None
+    #: False when a poll on demand left the feed alone (its server's pause had not run out).
+    polled: bool = True
 
 
 class Listing(NamedTuple):
@@ -384,14 +387,45 @@ def _outran_its_interval(read: FeedRead) -> bool:
     return len(listed) > 1 and before.isdisjoint(listed)
 
 
+#: Answers whose pause (Retry-After, or the backoff after them) a poll on demand still honours.
+_SERVER_PAUSES = (HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNAVAILABLE)
+
+
+def server_pause(row: FeedRow, now: dt.datetime) -> dt.datetime | None:
+    """Until when the feed's server asked not to be polled (its last answer a 429 or 503 whose
+    pause has not run out), else None."""
+    if row.last_status in _SERVER_PAUSES and row.next_check_at > now:
+        return row.next_check_at
+    return None
+
+
+def paused_report(row: FeedRow, until: dt.datetime) -> PollReport:
+    """A feed a poll on demand left alone because its server asked for a pause."""
+    status = HTTPStatus(row.last_status or HTTPStatus.TOO_MANY_REQUESTS)
+    return PollReport(
+        row.name,
+        row.last_status,
+        error=(
+            f"not polled: the server asked for a pause ({status.value} {status.phrase}) "
+            f"until {until.astimezone():%Y-%m-%d %H:%M:%S}"
+        ),
+        paused=True,
+        next_check_at=until,
+        polled=False,
+    )
+
+
 async def poll_every_feed(
     store: Store,
     owner: str,
     settings: Settings,
     poll: Callable[[FeedRow], Awaitable[T]],
+    paused: Callable[[FeedRow, dt.datetime], T],
 ) -> list[T]:
     """Claim every active feed, due or not, and poll them all, `http.concurrency` at a time
-    (`watcher run --once`, `watcher poll`)."""
+    (`watcher run --once`, `watcher poll`) — but for those whose server asked for a pause
+    that has not run out: polled from cron, they would be asked again and again. Those are
+    given back and reported through `paused`."""
     now = dt.datetime.now(dt.UTC)
     rows = await asyncio.to_thread(
         store.claim_due_feeds,
@@ -401,13 +435,17 @@ async def poll_every_feed(
         lease_seconds=settings.poll.lease.total_seconds(),
         due_by=now + dt.timedelta(days=3650),
     )
+    pauses = {row.id: until for row in rows if (until := server_pause(row, now)) is not None}
+    if pauses:
+        await asyncio.to_thread(store.release_feeds, owner, list(pauses))
     slots = asyncio.Semaphore(settings.http.concurrency)
 
     async def one(row: FeedRow) -> T:
         async with slots:
             return await poll(row)
 
-    return list(await asyncio.gather(*(one(row) for row in rows)))
+    polled = await asyncio.gather(*(one(row) for row in rows if row.id not in pauses))
+    return [*(paused(row, pauses[row.id]) for row in rows if row.id in pauses), *polled]
 
 
 def on_grid(

@@ -290,3 +290,42 @@ headers = {{ Cookie = "member=1", "User-Agent" = "Mozilla/5.0" }}
     assert asked_first.header("cookie") == "member=1"
     assert [r.header("cookie") for r in (redirected, moved)] == [None, None]
     assert [r.header("user-agent") for r in (redirected, moved)] == ["Mozilla/5.0"] * 2
+
+
+@pytest.mark.parametrize("command", [["poll"], ["run", "--once"]])
+def test_a_poll_on_demand_honours_a_pause_its_server_asked_for(
+    server: LoopbackServer, tmp_path: Path, command: list[str]
+) -> None:
+    busy = {"Retry-After": "120", "Content-Type": "text/plain"}
+    server.route("/busy.xml", Reply(status=429, headers=busy, body=b"slow down"))
+    server.route("/broken.xml", Reply(status=500, body=b"oops"))
+    config = write_config(
+        tmp_path,
+        f"""
+[[feeds]]
+name = "busy"
+url = "{server.url("/busy.xml")}"
+
+[[feeds]]
+name = "broken"
+url = "{server.url("/broken.xml")}"
+
+[[feeds]]
+name = "wire"
+url = "{server.url("/feed.xml")}"
+""",
+    )
+    first = CliRunner().invoke(app, [*command, "--config", str(config)])
+    assert len(server.requests_to("/busy.xml")) == 1
+
+    again = CliRunner().invoke(app, [*command, "--config", str(config)])
+
+    assert len(server.requests_to("/busy.xml")) == 1, "asked again during its pause"
+    assert len(server.requests_to("/broken.xml")) == 2  # an error without a pause: polled
+    assert len(server.requests_to("/feed.xml")) == 2
+    assert "busy: not polled: the server asked for a pause (429 Too Many Requests) until " in (
+        again.stderr
+    )
+    if command == ["poll"]:
+        assert "3 feeds polled, 1 failed, 1 paused by their servers, 2 new entries" in first.stderr
+        assert "2 feeds polled, 1 failed, 1 paused by their servers, 0 new entries" in again.stderr

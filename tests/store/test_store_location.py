@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from watcher.store import StoreError, default_path
+from watcher.cli import app
+from watcher.store import Store, StoreError, default_path
 from watcher.store.location import database_url
 
 
@@ -58,3 +60,30 @@ def test_unsupported_database_names_itself_without_the_password() -> None:
         database_url("mysql://root:hunter2@db/watcher")
     assert "hunter2" not in str(caught.value)
     assert "mysql://root:***@db/watcher" in str(caught.value)
+
+
+def test_a_read_only_open_never_creates_a_store_where_none_is(tmp_path: Path) -> None:
+    missing = tmp_path / "state" / "watcher.db"
+
+    with pytest.raises(StoreError, match=r"does not exist: nothing has run with this store yet"):
+        Store.open(f"sqlite:///{missing}", migrate=False)
+
+    assert not missing.parent.exists()
+    Store.open(f"sqlite:///{missing}").close()  # the daemon's open creates it
+    Store.open(f"sqlite:///{missing}", migrate=False).close()
+
+
+def test_watcher_status_outside_the_unit_says_where_it_looked(tmp_path: Path) -> None:
+    config = tmp_path / "watcher.toml"
+    config.write_text("", encoding="utf-8")
+
+    result = CliRunner().invoke(
+        app, ["status", "--config", str(config)], env={"XDG_STATE_HOME": str(tmp_path / "xdg")}
+    )
+
+    assert result.exit_code == 2
+    assert f"store sqlite+pysqlite:///{tmp_path}/xdg/watcher/watcher.db does not exist" in (
+        result.stderr
+    )
+    assert "$STATE_DIRECTORY, which is set only inside the unit" in result.stderr
+    assert not (tmp_path / "xdg").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -71,6 +72,10 @@ def test_a_database_from_a_newer_watcher_is_refused(open_store: Callable[[], Sto
 
 
 def test_read_only_open_refuses_an_old_schema_instead_of_upgrading(store_url: str) -> None:
+    if store_url.startswith("sqlite:///"):  # a database without watcher's tables yet
+        path = Path(store_url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True)
+        sqlite3.connect(path).close()
     with pytest.raises(StoreError, match="start `watcher run` once"):
         Store.open(store_url, migrate=False)
     Store.open(store_url).close()

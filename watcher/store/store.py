@@ -18,6 +18,7 @@ import contextlib
 import datetime as dt
 import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -75,6 +76,8 @@ class Store:
         another version is refused instead of upgraded."""
         resolved = database_url(url, environ)
         where = describe(resolved)
+        if not migrate and resolved.get_backend_name() == "sqlite":
+            _require_sqlite_file(resolved.database or "", where)
         store = cls(make_engine(resolved), where)
         try:
             if migrate:
@@ -407,3 +410,15 @@ class Store:
 def _require_positive(name: str, value: float) -> None:
     if value <= 0:
         raise StoreError(f"{name} must be positive, got {value}")
+
+
+def _require_sqlite_file(path: str, where: str) -> None:
+    """A read-only command must not create a store (and its directory) where none is: the
+    usual cause is a default path that differs from the daemon's."""
+    if not Path(path).exists():
+        raise StoreError(
+            f"store {where} does not exist: nothing has run with this store yet (`watcher run` "
+            "creates it). A systemd service keeps its store in $STATE_DIRECTORY, which is set "
+            "only inside the unit: run this command as the service (systemd/INSTALL.md, "
+            "`watcher-as-service`), or give the store's path as [store] url"
+        )

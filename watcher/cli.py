@@ -183,25 +183,15 @@ def check(rules: RulesOption = None, config: ConfigOption = None) -> None:
             for problem in error.problems:
                 stdout.print(problem, markup=False)
             raise typer.Exit(1) from None
-        for name, notifier in settings.notifiers.items():
-            for problem in check_notifier(name, notifier):
-                stdout.print(problem, markup=False)
-                failed = True
-        for name, notifier in settings.notifiers.items():
-            for problem in _schedule_problems(name, notifier):
-                stdout.print(problem, markup=False)
-                failed = True
-        for feed in settings.feeds:
-            try:
-                request_headers(feed.url, feed.headers)
-            except ConfigError as error:
-                stdout.print(f"feed '{feed.name}': headers: {error}", markup=False)
-                failed = True
-            try:
-                feed_route(settings.http, feed.proxy, feed.ca_file)
-            except ConfigError as error:
-                stdout.print(f"feed '{feed.name}': proxy: {error}", markup=False)
-                failed = True
+        problems = [
+            *(p for name, n in settings.notifiers.items() for p in check_notifier(name, n)),
+            *(p for name, n in settings.notifiers.items() for p in _schedule_problems(name, n)),
+            *_feed_problems(settings),
+        ]
+        source = config_path(config) or "(embedded defaults)"
+        for problem in problems:
+            stdout.print(f"{source}: {problem}", markup=False)
+        failed = bool(problems)
         if rules is None and (config is not None or config_path(None) is not None):
             rule_paths = settings.rules.paths
     loaded = _rules(rule_paths)
@@ -220,20 +210,41 @@ def check(rules: RulesOption = None, config: ConfigOption = None) -> None:
     stderr.print(f"{summary}; no problems", markup=False)
 
 
+def _feed_problems(settings: Settings) -> list[str]:
+    """`feeds[N].KEY: problem` (N from 1) for headers and routes that cannot be used now,
+    such as a secret that is not there."""
+    problems = []
+    for number, feed in enumerate(settings.feeds, 1):
+        try:
+            request_headers(feed.url, feed.headers)
+        except ConfigError as error:
+            problems.append(f"feeds[{number}].headers: {error} (feed '{feed.name}')")
+        try:
+            feed_route(settings.http, feed.proxy, feed.ca_file)
+        except ConfigError as error:
+            problems.append(f"feeds[{number}].proxy: {error} (feed '{feed.name}')")
+    return problems
+
+
 def _schedule_problems(name: str, notifier: NotifierSettings) -> list[str]:
+    """`notifiers.NAME.KEY: problem` for each schedule setting that cannot be read."""
     problems = []
     checks = [
-        (notifier.digest, lambda v: digest_trigger(v, notifier.timezone)),
-        (notifier.quiet_hours, QuietHours.parse),
-        (notifier.rate_limit, RateLimit.parse),
-        (notifier.timezone, zone),
+        ("timezone", notifier.timezone, zone),
+        ("digest", notifier.digest, lambda v: digest_trigger(v, notifier.timezone)),
+        ("quiet_hours", notifier.quiet_hours, QuietHours.parse),
+        ("rate_limit", notifier.rate_limit, RateLimit.parse),
     ]
-    for value, parse in checks:
+    for key, value, parse in checks:
         if value:
             try:
                 parse(value)
             except (ValueError, KeyError) as error:
-                problems.append(f"notifier '{name}': {error}")
+                # The parsers name the setting themselves (`digest: expected …`).
+                message = str(error).removeprefix(f"{key}: ")
+                problems.append(f"notifiers.{name}.{key}: {message}")
+                if key == "timezone":
+                    break  # the digest is read in that zone: one problem, told once
     return problems
 
 

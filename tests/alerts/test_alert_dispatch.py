@@ -128,7 +128,10 @@ async def test_missing_secret_and_bad_url_fail_only_their_own_destination(
     assert wait_for(lambda: webhook.posts)
     problems = check_notifier(notifier_name, settings)
     assert len(problems) == 2
-    assert all(p.startswith(f"notifier '{notifier_name}': {notifier_name}#") for p in problems)
+    assert [p.split(": ")[0] for p in problems] == [
+        f"notifiers.{notifier_name}.urls[1]",
+        f"notifiers.{notifier_name}.urls[2]",
+    ]
 
 
 async def test_console_notifier_prints_the_text_message(notifier_name: str, payload):

@@ -257,7 +257,7 @@ headers = {{ Authorization = "Bearer ${{OTHER_TOKEN}}" }}
         "an environment variable"
     )
     assert checked.exit_code == 1
-    assert f"feed 'other-members': {missing}" in checked.stdout
+    assert f"{config}: feeds[2].{missing} (feed 'other-members')" in checked.stdout
     assert "t0k3n" not in checked.output
     assert f"other-members: {missing}" in polled.stderr
     assert "2 feeds polled, 1 failed, 2 new entries" in polled.stderr

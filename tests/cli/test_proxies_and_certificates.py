@@ -92,7 +92,7 @@ proxy = "http://{USER}:${{OTHER_PASSWORD}}@127.0.0.1:{proxy.port}"
         "an environment variable"
     )
     assert checked.exit_code == 1
-    assert f"feed 'elsewhere': {missing}" in checked.stdout
+    assert f"{config}: feeds[2].{missing} (feed 'elsewhere')" in checked.stdout
     assert f"elsewhere: {missing}" in polled.stderr
     assert "2 feeds polled, 1 failed, 2 new entries" in polled.stderr
     assert PASSWORD not in checked.output + polled.output

@@ -218,8 +218,13 @@ def destinations(name: str, settings: NotifierSettings) -> list[Destination]:
 
 
 def check_notifier(name: str, settings: NotifierSettings) -> list[str]:
-    """Problems that would stop the notifier from sending, found without sending anything."""
-    return [f"notifier '{name}': {d.problem}" for d in destinations(name, settings) if d.problem]
+    """Problems that would stop the notifier from sending, found without sending anything,
+    each as `notifiers.NAME.urls[N]: problem` (N counts from 1, as the service `NAME#N`)."""
+    return [
+        f"notifiers.{name}.urls[{number}]: {d.problem.removeprefix(f'{d.service}: ')}"
+        for number, d in enumerate(destinations(name, settings), 1)
+        if d.problem
+    ]
 
 
 def _error_text(result: apprise.AppriseResult, destination: Destination, fallback: str) -> str:

@@ -240,7 +240,10 @@ class NotifierSettings(Section):
     )
     timezone: str = "UTC"
     quiet_hours: str | None = Field(None, description="'22:00-07:00': alerts are held, not lost")
-    rate_limit: str | None = Field(None, description="'20/h': more spill into the next digest")
+    rate_limit: str | None = Field(
+        None,
+        description="'20/h': a burst beyond it goes out as one message; none left: it waits",
+    )
     format: Literal["auto", "markdown", "html", "text"] = "auto"
 
     @model_validator(mode="after")

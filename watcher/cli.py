@@ -24,16 +24,13 @@ from rich.table import Table
 
 from watcher.alerts.dispatch import check_notifier, test_notifier
 from watcher.alerts.routes import unknown_notifiers
-from watcher.alerts.timing import QuietHours, RateLimit, digest_trigger, zone
 from watcher.config import (
     ConfigError,
-    NotifierSettings,
     Settings,
     config_path,
     feed_route,
     load_settings,
     request_headers,
-    timezone_problem,
 )
 from watcher.daemon import Daemon, configure_logging, run_daemon, start_when_the_store_answers
 from watcher.demo import FEED_PATH, article_feed, demo_config, serve_feed
@@ -52,6 +49,7 @@ from watcher.replay import text_lines as replay_text_lines
 from watcher.runtime import http_limits, parser_pool
 from watcher.seedtext import render_many
 from watcher.store import Store, StoreError
+from watcher.timezones import timezone_problem
 
 app = typer.Typer(
     help="watcher: news-feed monitoring with topic rules and alerts.",
@@ -185,7 +183,6 @@ def check(rules: RulesOption = None, config: ConfigOption = None) -> None:
             raise typer.Exit(1) from None
         problems = [
             *(p for name, n in settings.notifiers.items() for p in check_notifier(name, n)),
-            *(p for name, n in settings.notifiers.items() for p in _schedule_problems(name, n)),
             *_feed_problems(settings),
         ]
         source = config_path(config) or "(embedded defaults)"
@@ -223,28 +220,6 @@ def _feed_problems(settings: Settings) -> list[str]:
             feed_route(settings.http, feed.proxy, feed.ca_file)
         except ConfigError as error:
             problems.append(f"feeds[{number}].proxy: {error} (feed '{feed.name}')")
-    return problems
-
-
-def _schedule_problems(name: str, notifier: NotifierSettings) -> list[str]:
-    """`notifiers.NAME.KEY: problem` for each schedule setting that cannot be read."""
-    problems = []
-    checks = [
-        ("timezone", notifier.timezone, zone),
-        ("digest", notifier.digest, lambda v: digest_trigger(v, notifier.timezone)),
-        ("quiet_hours", notifier.quiet_hours, QuietHours.parse),
-        ("rate_limit", notifier.rate_limit, RateLimit.parse),
-    ]
-    for key, value, parse in checks:
-        if value:
-            try:
-                parse(value)
-            except (ValueError, KeyError) as error:
-                # The parsers name the setting themselves (`digest: expected …`).
-                message = str(error).removeprefix(f"{key}: ")
-                problems.append(f"notifiers.{name}.{key}: {message}")
-                if key == "timezone":
-                    break  # the digest is read in that zone: one problem, told once
     return problems
 
 

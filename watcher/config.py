@@ -12,8 +12,7 @@ import datetime as dt
 import os
 import re
 import tomllib
-import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -25,6 +24,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -35,9 +35,11 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from watcher.alerts.timing import QuietHours, RateLimit, digest_trigger
 from watcher.durations import format_duration, parse_duration
 from watcher.feeds.headers import FeedHeaders, feed_headers, headers_problems
 from watcher.feeds.route import Route, ca_file_problem, proxy_problem
+from watcher.timezones import timezone_problem
 
 DEFAULT_CONFIG_PATH = Path("/etc/watcher/watcher.toml")
 SEVERITY_NAMES = ("info", "low", "medium", "high", "critical")
@@ -166,15 +168,6 @@ class PollSettings(Section):
         return self
 
 
-def timezone_problem(name: str) -> str | None:
-    """What is wrong with a time zone's name (a feed's or a notifier's), if anything."""
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return f"expected an IANA time zone such as 'Asia/Shanghai', got {name!r}"
-    return None
-
-
 class FeedSettings(Section):
     name: str = Field(min_length=1)
     url: str
@@ -232,19 +225,52 @@ class FeedSettings(Section):
         return value
 
 
+def _without_key(key: str, parse: Callable[..., object], *args: str) -> None:
+    """Run a schedule parser; its error, which names the setting, without the name (the
+    problem's place names it)."""
+    try:
+        parse(*args)
+    except ValueError as error:
+        raise ValueError(str(error).removeprefix(f"{key}: ")) from None
+
+
 class NotifierSettings(Section):
     urls: list[str] = Field(default_factory=list, description="apprise URLs; ${NAME} for secrets")
     console: bool = Field(False, description="print alerts to standard output")
+    # Before `digest`, which is read in it.
+    timezone: str = "UTC"
     digest: str | None = Field(
         None, description="'hourly', 'daily 08:00', or a five-field cron expression"
     )
-    timezone: str = "UTC"
     quiet_hours: str | None = Field(None, description="'22:00-07:00': alerts are held, not lost")
     rate_limit: str | None = Field(
         None,
         description="'20/h': a burst beyond it goes out as one message; none left: it waits",
     )
     format: Literal["auto", "markdown", "html", "text"] = "auto"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if problem := timezone_problem(value):
+            raise ValueError(problem)
+        return value
+
+    @field_validator("digest")
+    @classmethod
+    def _readable_digest(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Without a valid timezone there is nothing to read it in; that problem is told.
+        if value is not None and "timezone" in info.data:
+            _without_key("digest", digest_trigger, value, info.data["timezone"])
+        return value
+
+    @field_validator("quiet_hours", "rate_limit")
+    @classmethod
+    def _readable_window(cls, value: str | None, info: ValidationInfo) -> str | None:
+        parse = QuietHours.parse if info.field_name == "quiet_hours" else RateLimit.parse
+        if value is not None:
+            _without_key(str(info.field_name), parse, value)
+        return value
 
     @model_validator(mode="after")
     def _has_target(self) -> NotifierSettings:

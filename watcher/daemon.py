@@ -26,20 +26,26 @@ from pathlib import Path
 from typing import TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher.alerts.compose import Message
 from watcher.alerts.dispatch import deliver
 from watcher.alerts.outbox import Deliverer
 from watcher.alerts.routes import unknown_notifiers
-from watcher.alerts.timing import digest_trigger
+from watcher.alerts.timing import digest_trigger, in_quiet_hours, quiet_hours_end
 from watcher.config import ConfigError, Settings, load_settings
 from watcher.feeds.fetch import Fetcher, quiet_noisy_loggers, redact_url
 from watcher.lateness import Lateness
 from watcher.matching import LoadedRuleSet, load_ruleset
 from watcher.outage import REMIND_EVERY, StoreOutage
 from watcher.poller import Poller, PollReport, paused_report, poll_every_feed
-from watcher.runtime import freeze_long_lived_objects, http_limits, parser_pool
+from watcher.runtime import (
+    freeze_long_lived_objects,
+    http_limits,
+    needing_restart,
+    parser_pool,
+)
 from watcher.sdnotify import Notifier
 from watcher.silence import newly_silent, posting_again_message
 from watcher.store import FeedRow, Store, StoreUnavailable
@@ -177,10 +183,16 @@ class Daemon:
                 log.info("released the leases of %s, which is no longer running", owner)
 
     async def _cycle(self) -> None:
-        """Poll every configured feed now, then deliver what is due (`--once`)."""
+        """Poll every configured feed now, then deliver what is due, digests included
+        (`--once`)."""
         await poll_every_feed(self.store, self.owner, self.settings, self._poll, self._paused)
         if not self.dry_run:
             await self._deliver()
+            assert self._deliverer is not None
+            try:
+                await self._deliverer.send_due_digests()
+            except Exception as error:
+                self._store_failed(error, "digests failed; their alerts stay queued")
 
     async def _serve(self) -> None:
         loop = asyncio.get_running_loop()
@@ -415,6 +427,22 @@ class Daemon:
 
     async def _digest(self, notifier: str) -> None:
         assert self._deliverer is not None
+        settings = self.settings.notifiers.get(notifier)
+        now = dt.datetime.now(dt.UTC)
+        quiet = settings.quiet_hours if settings else None
+        if quiet and settings and in_quiet_hours(now, quiet, settings.timezone):
+            # Its next time may fall in quiet hours again: the digest goes when they end.
+            until = quiet_hours_end(now, quiet, settings.timezone)
+            assert self._scheduler is not None
+            self._scheduler.add_job(
+                self._digest_tick,
+                DateTrigger(until),
+                args=[notifier],
+                id=f"digest-after-quiet-hours:{notifier}",
+                replace_existing=True,
+            )
+            log.info("digest for %s: quiet hours, sent at %s", notifier, until.astimezone())
+            return
         try:
             await self._deliverer.send_digest(notifier)
         except Exception as error:
@@ -525,6 +553,10 @@ class Daemon:
                 log.error("reload refused: %s", problem)
             self.notifier.ready(self._status_line())
             return False
+        for problem in [*rules.problems, *unknown_notifiers(rules.loaded.rules, settings)]:
+            log.warning("%s", problem)  # warnings only: errors refused the reload above
+        for changed in needing_restart(self.settings, settings):
+            log.warning("reload: %s changed: takes effect at the next restart", changed)
         self.settings, self.rules = settings, rules
         self._lateness.threshold = settings.poll.late_after
         self._outage.tell_ops_after = settings.alerts.store_outage_after

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from watcher.config import FeedSettings, HttpSettings, PollSettings
+from watcher.config import FeedSettings, HttpSettings, PollSettings, Settings
 from watcher.feeds.fetch import HttpLimits
 from watcher.feeds.parse import FeedContext
 from watcher.feeds.worker import ParserPool
@@ -44,6 +44,22 @@ def feed_context(feed: FeedSettings, url: str | None = None) -> FeedContext:
 
 def parser_pool(poll: PollSettings) -> ParserPool:
     return ParserPool(max_workers=poll.parser_workers, memory_limit=poll.parser_memory_mb * 2**20)
+
+
+def needing_restart(old: Settings, new: Settings) -> list[str]:
+    """The changed settings a reload cannot apply: the store, the HTTP client and the parser
+    workers are built once, at start."""
+    changed = []
+    if old.store.url != new.store.url:
+        changed.append("[store] url")
+    if http_limits(old.http) != http_limits(new.http):
+        changed.append("[http] limits and user_agent")
+    if (old.poll.parser_workers, old.poll.parser_memory_mb) != (
+        new.poll.parser_workers,
+        new.poll.parser_memory_mb,
+    ):
+        changed.append("[poll] parser_workers and parser_memory_mb")
+    return changed
 
 
 def freeze_long_lived_objects() -> None:

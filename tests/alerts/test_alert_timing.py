@@ -63,9 +63,38 @@ def test_cron_digest_in_its_time_zone():
 
 
 @pytest.mark.parametrize(
+    ("weekdays", "days"),
+    [
+        ("1-5", "Mon Tue Wed Thu Fri"),
+        ("0", "Sun"),
+        ("7", "Sun"),
+        ("5-7", "Fri Sat Sun"),
+        ("0-6", "Mon Tue Wed Thu Fri Sat Sun"),
+        ("*/2", "Tue Thu Sat Sun"),
+        ("1-5/2", "Mon Wed Fri"),
+        ("1,3,5", "Mon Wed Fri"),
+        ("sat,sun", "Sat Sun"),
+        ("mon-sun", "Mon Tue Wed Thu Fri Sat Sun"),
+        ("mon-fri", "Mon Tue Wed Thu Fri"),
+    ],
+)
+def test_cron_weekdays_count_as_cron_counts_them(weekdays: str, days: str) -> None:
+    """0 and 7 are Sunday and 1 is Monday, as in crontab(5); APScheduler 3 alone would
+    read `1-5` as Tuesday to Saturday."""
+    trigger = digest_trigger(f"0 8 * * {weekdays}", BERLIN)
+
+    week = next_fires(trigger, local("2025-05-19 00:00", BERLIN), count=7)  # from a Monday
+    fired = {f.strftime("%a") for f in week if f < local("2025-05-26 00:00", BERLIN)}
+
+    assert " ".join(d for d in "Mon Tue Wed Thu Fri Sat Sun".split() if d in fired) == days
+
+
+@pytest.mark.parametrize(
     ("spec", "message"),
     [
         ("weekly", "digest: expected 'hourly', 'daily HH:MM' or a five-field cron"),
+        ("0 8 * * 8", "day of week '8' is not understood"),
+        ("0 8 * * 5-1", "day of week '5-1' runs backwards"),
         ("daily 25:00", "got 'daily 25:00'"),
         ("0 8 * * funday", "digest: invalid cron expression '0 8 * * funday'"),
     ],

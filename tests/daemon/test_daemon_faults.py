@@ -209,6 +209,39 @@ def test_sighup_with_a_broken_rule_file_keeps_the_old_rules(
     )
 
 
+def test_sighup_refuses_an_unreadable_schedule_and_says_what_a_reload_cannot_apply(
+    setup: Setup, site: FeedSite, tmp_path: Path
+):
+    setup.feed("wire", site.feed("/wire", "Example Wire", [BAKERY]))
+    setup.notifiers["desk"] = {"console": True, "digest": "* * * * *"}
+    config = setup.write()
+
+    with Watcher(config) as daemon:
+        daemon.expect(lambda: site.polls("/wire"), "the first poll")
+
+        setup.notifiers["desk"]["digest"] = "weekly"
+        setup.write()
+        daemon.send(signal.SIGHUP)
+        daemon.wait_log("reload refused")
+        assert f"reload refused: {config}: notifiers.desk.digest: expected 'hourly'" in daemon.log
+
+        rules = tmp_path / "rules"
+        rules.mkdir()
+        (rules / "bakery.yaml").write_text(RULE_BAKERY.replace("match:", "notify: [pager]\nmatch:"))
+        setup.rules = [RULES, rules]
+        setup.notifiers["desk"]["digest"] = "daily 08:00"
+        setup.http["user_agent"] = "watcher-test/2"
+        setup.write()
+        daemon.send(signal.SIGHUP)
+        daemon.wait_log("reloaded: 1 feeds")
+        assert "notify names unknown notifier 'pager'" in daemon.log
+        assert "reload: [http] limits and user_agent changed: takes effect at the next restart" in (
+            daemon.log
+        )
+        assert "Traceback" not in daemon.log
+        assert daemon.stop() == 0
+
+
 def test_sigterm_during_polls_exits_cleanly_and_loses_nothing(setup: Setup, site: FeedSite):
     slow_body = rss("Slow Wire", [BAKERY, BORDER])
     site.route("/slow", Reply(headers=RSS_TYPE, body=slow_body, drip=0.5 / len(slow_body)))

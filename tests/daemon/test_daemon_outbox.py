@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from tests.daemon.stories import BORDER_STORIES
 from tests.support.daemon import RULES
@@ -21,12 +22,15 @@ from tests.support.sockets import SilentServer
 from tests.support.webhook import Webhook
 from watcher.alerts.outbox import Deliverer
 from watcher.alerts.payload import build_payload
+from watcher.alerts.timing import quiet_hours_end
 from watcher.article import Article, Block
 from watcher.config import FeedSettings, NotifierSettings, Settings
+from watcher.daemon import Daemon
 from watcher.matching import RuleSet, load_ruleset, match_article
 from watcher.store import AlertSpec, PolledEntry, Store
 
 T = dt.datetime(2025, 5, 20, 23, 0, tzinfo=dt.UTC)
+HOUR = dt.timedelta(hours=1)
 
 
 @pytest.fixture(scope="module")
@@ -150,6 +154,55 @@ async def test_a_digest_is_one_message_and_marks_its_alerts_sent(
 
     assert await morning.send_digest("morning", T + dt.timedelta(hours=33)) == 0
     assert len(webhook.posts) == 1
+
+
+async def test_run_once_sends_a_digest_whose_time_came_since_its_oldest_alert(
+    store: Store, rules: RuleSet, webhook: Webhook
+):
+    """From cron, no scheduler fires the digest at 08:00: the first `run --once` after it
+    sends what waited for it, and none sends before."""
+    Outbox(store, rules, "morning", "digest").queue(BORDER_STORIES[:2], T)
+    morning = deliverer(store, "morning", urls=[webhook.url()], digest="daily 08:00")
+    eight = dt.datetime.combine(T.date(), dt.time(8), dt.UTC)
+    eight = eight if eight > T else eight + dt.timedelta(days=1)
+
+    assert await morning.send_due_digests(eight - dt.timedelta(minutes=1)) == 0
+    assert webhook.posts == []
+    assert await morning.send_due_digests(eight + dt.timedelta(minutes=7)) == 2
+    [digest] = webhook.posts
+    assert digest.title.startswith("[MEDIUM] watcher digest for morning — 2 alerts")
+
+    Outbox(store, rules, "morning", "digest").queue(BORDER_STORIES[2:3], eight + HOUR)
+    assert await morning.send_due_digests(eight + 2 * HOUR) == 0  # its 08:00 is tomorrow's
+    assert len(webhook.posts) == 1
+
+
+async def test_a_digest_due_in_quiet_hours_is_sent_when_they_end(tmp_path: Path):
+    """`daily 06:00` with `22:00-07:00`: every one of its times is quiet, so waiting for the
+    next one would hold the digest for ever."""
+    now = dt.datetime.now(dt.UTC)
+    quiet = f"{now - HOUR:%H:%M}-{now + HOUR:%H:%M}"
+    config = tmp_path / "watcher.toml"
+    config.write_text(
+        f'[store]\nurl = "sqlite:///{tmp_path / "watcher.db"}"\n'
+        f'[notifiers.desk]\nconsole = true\ndigest = "{now:%M} {now:%H} * * *"\n'
+        f'quiet_hours = "{quiet}"\n',
+        encoding="utf-8",
+    )
+    daemon = Daemon.start(config)
+    scheduler = AsyncIOScheduler(timezone=dt.UTC)
+    scheduler.start()
+    try:
+        daemon._scheduler = scheduler
+        daemon._deliverer = Deliverer(daemon.settings, daemon.store, daemon.owner)
+
+        await daemon._digest("desk")
+
+        [job] = [j for j in scheduler.get_jobs() if j.id == "digest-after-quiet-hours:desk"]
+        assert job.next_run_time == quiet_hours_end(now, quiet, "UTC")
+    finally:
+        scheduler.shutdown(wait=False)
+        daemon.store.close()
 
 
 async def test_a_hanging_mail_server_does_not_hold_up_the_webhook(

@@ -19,7 +19,7 @@ from typing import TextIO
 from watcher.alerts.compose import compose_alert, compose_digest
 from watcher.alerts.dispatch import Delivery, deliver
 from watcher.alerts.payload import AlertPayload
-from watcher.alerts.timing import RateLimit, in_quiet_hours, quiet_hours_end
+from watcher.alerts.timing import RateLimit, digest_trigger, in_quiet_hours, quiet_hours_end
 from watcher.config import NotifierSettings, Settings
 from watcher.store import AlertRow, Store
 
@@ -91,6 +91,23 @@ class Deliverer:
             stream=self.stream,
         )
         return await self._record(rows, delivery, now)
+
+    async def send_due_digests(self, now: dt.datetime | None = None) -> int:
+        """Send each digest whose time has come since its oldest alert was queued (`run
+        --once`: from cron, no scheduler runs between two runs to send it at its time)."""
+        now = now or dt.datetime.now(dt.UTC)
+        sent = 0
+        for name, settings in self.settings.notifiers.items():
+            if not settings.digest:
+                continue
+            queued = await asyncio.to_thread(self.store.pending_digest_alerts, name, now)
+            if not queued:
+                continue
+            trigger = digest_trigger(settings.digest, settings.timezone)
+            due = trigger.get_next_fire_time(None, queued[0].created_at)
+            if due is not None and due <= now:
+                sent += await self.send_digest(name, now)
+        return sent
 
     async def _deliver_group(self, name: str, rows: list[AlertRow], now: dt.datetime) -> int:
         settings = self.settings.notifiers.get(name)

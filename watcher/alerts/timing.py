@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
-from watcher.config import timezone_problem
 from watcher.durations import format_duration, parse_duration
+from watcher.timezones import timezone_problem
 
 _CLOCK = r"([01]?\d|2[0-3]):([0-5]\d)"
 _DAILY = re.compile(rf"daily\s+{_CLOCK}")
@@ -44,6 +44,47 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_CRON_DAY = re.compile(r"(\*|[0-7]|[a-z]{3})(?:-([0-7]|[a-z]{3}))?(?:/(\d+))?")
+
+
+def _cron_day(value: str) -> int:
+    if value.isdigit():
+        return int(value) % 7  # cron's 7 is Sunday too
+    if value not in _CRON_DAYS:
+        raise ValueError(f"day of week {value!r} is not 0-7 or sun-sat")
+    return _CRON_DAYS.index(value)
+
+
+def _cron_weekdays(field: str) -> str:
+    """A cron day-of-week field (0 or 7 = Sunday, 1 = Monday …, or names) as APScheduler
+    reads it. APScheduler 3 counts 0 as Monday, so `1-5` given to it as it is would mean
+    Tuesday to Saturday: the days are spelt out by name instead."""
+    days: set[int] = set()
+    for part in field.split(","):
+        match = _CRON_DAY.fullmatch(part)
+        if not match:
+            raise ValueError(f"day of week {part!r} is not understood")
+        start, end, step = match[1], match[2], int(match[3] or 1)
+        if step < 1:
+            raise ValueError(f"day of week {part!r}: the step must be at least 1")
+        if start == "*":
+            if end:
+                raise ValueError(f"day of week {part!r} is not understood")
+            first, last = 0, 6
+        else:
+            first = 7 if start == "7" else _cron_day(start)
+            last = _cron_day(end) if end else (6 if match[3] else first)
+            if end == "7" or (end and last == 0 and first > 0):
+                last = 7  # `5-7`, `mon-sun`: a range that ends on Sunday runs forward to it
+            if last < first:
+                raise ValueError(f"day of week {part!r} runs backwards")
+        days.update(day % 7 for day in range(first, last + 1, step))
+    if len(days) == 7:
+        return "*"
+    return ",".join(_CRON_DAYS[day] for day in sorted(days))
+
+
 def digest_trigger(spec: str, tz: str) -> CronTrigger:
     """'hourly', 'daily HH:MM' or a five-field cron expression, in the time zone `tz`."""
     zone_info = zone(tz)
@@ -54,8 +95,16 @@ def digest_trigger(spec: str, tz: str) -> CronTrigger:
     if daily:
         return CronTrigger(hour=int(daily[1]), minute=int(daily[2]), timezone=zone_info)
     if len(text.split()) == 5:
+        minute, hour, day, month, weekdays = text.split()
         try:
-            return CronTrigger.from_crontab(text, timezone=zone_info)
+            return CronTrigger(
+                minute=minute,
+                hour=hour,
+                day=day,
+                month=month,
+                day_of_week=_cron_weekdays(weekdays),
+                timezone=zone_info,
+            )
         except ValueError as error:
             raise ValueError(f"digest: invalid cron expression {spec!r}: {error}") from None
     raise ValueError(

@@ -386,11 +386,20 @@ def load_settings(path: Path | None) -> Settings:
     """Settings from a TOML file (None: embedded defaults) plus environment overrides."""
     label = str(path) if path is not None else "defaults"
     if path is not None:
+        if path.is_dir():
+            raise ConfigError([f"{path}: is a directory, expected a TOML config file"])
         if not path.is_file():
             raise ConfigError([f"{path}: config file not found"])
         try:
             with path.open("rb") as handle:
                 tomllib.load(handle)
+        except UnicodeDecodeError as error:
+            raise ConfigError(
+                [
+                    f"{path}: not UTF-8 text (byte {error.object[error.start]:#04x} at offset "
+                    f"{error.start}); TOML files are UTF-8"
+                ]
+            ) from None
         except tomllib.TOMLDecodeError as error:
             raise ConfigError([f"{path}: TOML syntax error: {error}"]) from None
         except OSError as error:

@@ -536,7 +536,13 @@ class Daemon:
         """Swap in new config and rules, or keep the old ones when the new ones are invalid."""
         # Two SIGHUPs in a row reload one after the other, so the newer files win.
         async with self._reload_lock:
-            return await self._reload()
+            try:
+                return await self._reload()
+            except Exception:
+                # Never left RELOADING: systemd would wait on `systemctl reload` for ever.
+                log.exception("reload failed")
+                self.notifier.ready(self._status_line())
+                return False
 
     async def _reload(self) -> bool:
         self.notifier.reloading("reloading config and rules")

@@ -54,6 +54,15 @@ def test_missing_file_and_syntax_errors_name_the_file(tmp_path: Path) -> None:
     assert "line 1" in problem
 
 
+def test_a_config_that_is_not_utf8_or_not_a_file_is_named_as_such(tmp_path: Path) -> None:
+    latin1 = tmp_path / "latin1.toml"
+    latin1.write_bytes('[feeds]\nname = "café"\n'.encode("latin-1"))
+    assert problems(latin1) == [
+        f"{latin1}: not UTF-8 text (byte 0xe9 at offset 19); TOML files are UTF-8"
+    ]
+    assert problems(tmp_path) == [f"{tmp_path}: is a directory, expected a TOML config file"]
+
+
 def test_every_problem_is_reported_with_its_path(tmp_path: Path) -> None:
     path = write(
         tmp_path,

@@ -7,6 +7,7 @@ daemon runs and bring it back later, and it can delay its answer to DATA (a slow
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -14,6 +15,10 @@ from email.message import EmailMessage
 from aiosmtpd.controller import Controller
 
 from tests.support.sockets import free_port
+
+# aiosmtpd logs every connection at INFO from its own thread, also after a test has ended and
+# pytest has closed the stream it captured logs in ("--- Logging error ---" in the output).
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 class Mailbox:

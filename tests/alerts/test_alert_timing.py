@@ -89,10 +89,24 @@ def test_cron_weekdays_count_as_cron_counts_them(weekdays: str, days: str) -> No
     assert " ".join(d for d in "Mon Tue Wed Thu Fri Sat Sun".split() if d in fired) == days
 
 
+def test_cron_day_of_month_and_weekday_both_given_fire_on_either() -> None:
+    trigger = digest_trigger("0 8 1 * mon", BERLIN)
+
+    fires = next_fires(trigger, local("2026-11-25 00:00", BERLIN), count=4)
+
+    assert [f.strftime("%a %d %b %H:%M") for f in fires] == [
+        "Mon 30 Nov 08:00",
+        "Tue 01 Dec 08:00",
+        "Mon 07 Dec 08:00",
+        "Mon 14 Dec 08:00",
+    ]
+
+
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
         ("weekly", "digest: expected 'hourly', 'daily HH:MM' or a five-field cron"),
+        ("0 8 32 * mon", "digest: invalid cron expression '0 8 32 * mon'"),
         ("0 8 * * 8", "day of week '8' is not understood"),
         ("0 8 * * 5-1", "day of week '5-1' runs backwards"),
         ("daily 25:00", "got 'daily 25:00'"),

@@ -101,15 +101,19 @@ def test_digest_alerts_wait_for_their_digest(store: Store) -> None:
     )
     store.ingest(feed_id, [digest_entry], T0)
     assert store.claim_pending_alerts("worker", T0 + MINUTE) == []
-    assert store.pending_digest_alerts("morning", T0 - MINUTE) == []
-    [pending] = store.pending_digest_alerts("morning", T0 + MINUTE)
-    assert pending.kind == "digest" and pending.payload == {"n": 1}
+    assert store.oldest_pending_digest("morning") == T0
+    assert store.oldest_pending_digest("evening") is None
+    before = store.claim_pending_alerts(
+        "digest-job", T0 + MINUTE, kind="digest", notifier="morning", created_by=T0 - MINUTE
+    )
+    assert before == []
     claimed = store.claim_pending_alerts(
         "digest-job", T0 + MINUTE, kind="digest", notifier="morning", created_by=T0 + MINUTE
     )
-    assert [row.id for row in claimed] == [pending.id]
-    assert store.mark_sent([row.id for row in claimed], [{"ok": True}], T0 + MINUTE) == 1
-    assert store.pending_digest_alerts("morning", T0 + dt.timedelta(days=1)) == []
+    [pending] = claimed
+    assert pending.kind == "digest" and pending.payload == {"n": 1}
+    assert store.mark_sent([pending.id], [{"ok": True}], T0 + MINUTE) == 1
+    assert store.oldest_pending_digest("morning") is None
 
 
 def test_throttle_holds_back_a_rules_second_immediate_alert_within_its_window(

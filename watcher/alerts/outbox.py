@@ -100,11 +100,11 @@ class Deliverer:
         for name, settings in self.settings.notifiers.items():
             if not settings.digest:
                 continue
-            queued = await asyncio.to_thread(self.store.pending_digest_alerts, name, now)
-            if not queued:
+            oldest = await asyncio.to_thread(self.store.oldest_pending_digest, name)
+            if oldest is None:
                 continue
             trigger = digest_trigger(settings.digest, settings.timezone)
-            due = trigger.get_next_fire_time(None, queued[0].created_at)
+            due = trigger.get_next_fire_time(None, oldest)
             if due is not None and due <= now:
                 sent += await self.send_digest(name, now)
         return sent

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from watcher.durations import format_duration, parse_duration
@@ -85,7 +87,7 @@ def _cron_weekdays(field: str) -> str:
     return ",".join(_CRON_DAYS[day] for day in sorted(days))
 
 
-def digest_trigger(spec: str, tz: str) -> CronTrigger:
+def digest_trigger(spec: str, tz: str) -> BaseTrigger:
     """'hourly', 'daily HH:MM' or a five-field cron expression, in the time zone `tz`."""
     zone_info = zone(tz)
     text = " ".join(spec.split()).lower()
@@ -96,15 +98,19 @@ def digest_trigger(spec: str, tz: str) -> CronTrigger:
         return CronTrigger(hour=int(daily[1]), minute=int(daily[2]), timezone=zone_info)
     if len(text.split()) == 5:
         minute, hour, day, month, weekdays = text.split()
+        fields = {"minute": minute, "hour": hour, "month": month, "timezone": zone_info}
         try:
-            return CronTrigger(
-                minute=minute,
-                hour=hour,
-                day=day,
-                month=month,
-                day_of_week=_cron_weekdays(weekdays),
-                timezone=zone_info,
-            )
+            days = _cron_weekdays(weekdays)
+            if day != "*" and days != "*":
+                # crontab fires on either day (`0 8 1 * mon`: the 1st, and every Monday);
+                # APScheduler alone would want both.
+                return OrTrigger(
+                    [
+                        CronTrigger(day=day, day_of_week="*", **fields),
+                        CronTrigger(day="*", day_of_week=days, **fields),
+                    ]
+                )
+            return CronTrigger(day=day, day_of_week=days, **fields)
         except ValueError as error:
             raise ValueError(f"digest: invalid cron expression {spec!r}: {error}") from None
     raise ValueError(

@@ -86,21 +86,13 @@ def claim_pending_alerts(
     return alerts_by_id(connection, list(claimed))
 
 
-def pending_digest_alerts(
-    connection: Connection, notifier: str, until: dt.datetime
-) -> list[AlertRow]:
-    """Digest alerts for `notifier` queued up to `until` and not yet sent, oldest first."""
-    ids = connection.execute(
-        select(alert.c.id)
-        .where(
-            alert.c.status == "pending",
-            alert.c.kind == "digest",
-            alert.c.notifier == notifier,
-            alert.c.created_at <= until,
+def oldest_pending_digest(connection: Connection, notifier: str) -> dt.datetime | None:
+    """When the oldest digest alert still waiting for `notifier` was queued (None: none)."""
+    return connection.execute(
+        select(func.min(alert.c.created_at)).where(
+            alert.c.status == "pending", alert.c.kind == "digest", alert.c.notifier == notifier
         )
-        .order_by(alert.c.created_at, alert.c.id)
-    ).scalars()
-    return alerts_by_id(connection, list(ids))
+    ).scalar_one()
 
 
 def alerts_with_status(connection: Connection, status: AlertStatus, limit: int) -> list[AlertRow]:

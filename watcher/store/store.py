@@ -326,9 +326,9 @@ class Store:
                 connection, owner, now, limit, lease_seconds, kind, notifier, created_by
             )
 
-    def pending_digest_alerts(self, notifier: str, until: dt.datetime) -> list[AlertRow]:
+    def oldest_pending_digest(self, notifier: str) -> dt.datetime | None:
         with self._read() as connection:
-            return outbox.pending_digest_alerts(connection, notifier, until)
+            return outbox.oldest_pending_digest(connection, notifier)
 
     def alerts(self, status: AlertStatus, *, limit: int = 50) -> list[AlertRow]:
         """The newest alerts in `status`, newest first (e.g. dead ones with their errors)."""

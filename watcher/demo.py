@@ -33,13 +33,19 @@ def _slug(article: Article, number: int) -> str:
     return f"{number}-{quote(words, safe='-')}"
 
 
+def _xml_of_html(text: str) -> str:
+    """Plain text as an element's content that is read as HTML (as watcher reads every text
+    field of a feed): escaped for HTML, then for XML."""
+    return html.escape(html.escape(text))
+
+
 def _caption(article: Article) -> str:
     description, separator, credit = article.caption.rpartition(_CREDIT_SEPARATOR)
     if not separator:
-        return f"<media:description>{html.escape(article.caption)}</media:description>"
+        return f"<media:description>{_xml_of_html(article.caption)}</media:description>"
     return (
-        f"<media:description>{html.escape(description)}</media:description>"
-        f"<media:credit>{html.escape(credit)}</media:credit>"
+        f"<media:description>{_xml_of_html(description)}</media:description>"
+        f"<media:credit>{_xml_of_html(credit)}</media:credit>"
     )
 
 
@@ -50,20 +56,20 @@ def _item(article: Article, number: int, site: str) -> str:
         if block.kind == "subheading"
         else f"<p>{html.escape(block.text)}</p>"
         for block in article.body
-    )
+    )  # HTML, escaped for XML below
     # Noon UTC keeps the publisher's calendar day whatever the reader's zone.
     published = dt.datetime.combine(article.date, dt.time(12), dt.UTC)
     parts = [
-        f"<title>{html.escape(article.title)}</title>",
+        f"<title>{_xml_of_html(article.title)}</title>",
         f"<link>{link}</link>",
         f'<guid isPermaLink="true">{link}</guid>',
         f"<pubDate>{format_datetime(published, usegmt=True)}</pubDate>",
-        f"<description>{html.escape(article.summary)}</description>",
+        f"<description>{_xml_of_html(article.summary)}</description>",
     ]
     if article.section:
-        parts.append(f"<category>{html.escape(article.section)}</category>")
+        parts.append(f"<category>{_xml_of_html(article.section)}</category>")
     if article.source:
-        parts.append(f'<source url="{site}{FEED_PATH}">{html.escape(article.source)}</source>')
+        parts.append(f'<source url="{site}{FEED_PATH}">{_xml_of_html(article.source)}</source>')
     if article.caption:
         parts.append(
             f'<media:content url="{site}/images/{number}.jpg" medium="image">'

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.test_example_articles import LOOK_ALIKES, TOPICS
-from watcher.article import Article
+from watcher.article import Article, Block
 from watcher.demo import article_feed
 from watcher.feeds.parse import FeedContext, parse_feed
 from watcher.matching import load_ruleset, match_article
@@ -128,3 +128,29 @@ def test_an_invalid_rule_is_reported_and_the_others_still_alert(tmp_path: Path) 
     assert done.returncode == 1
     assert f"{rules / 'broken.yaml'}:" in done.stderr
     assert [h.split(" — ")[0] for h in alert_headings(done.stdout)] == ["[MEDIUM] Border security"]
+
+
+def test_text_that_looks_like_markup_reads_back_as_written() -> None:
+    """Every text field of a feed is read as HTML, so the demo feed escapes its text twice."""
+    saved = Article(
+        date=dt.date(2025, 5, 20),
+        section="R&D <LAB>",
+        title="Why 3 < 4 & the <b> tag is not bold here",
+        summary="AT&T and &amp; written out, <i>not</i> italic",
+        caption="A sign reading <closed> (Photo: A&B) / Q&A Wire",
+        body=[Block(text="Tags such as <p> and entities such as &eacute; stay text.")],
+        source="Smith & Jones <wire>",
+    )
+
+    document = article_feed([saved], "http://127.0.0.1:8080")
+    parsed = parse_feed(
+        document,
+        {"Content-Type": "application/rss+xml; charset=utf-8"},
+        feed=FeedContext(name="examples", url="http://127.0.0.1:8080/feed.xml"),
+        fetched_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    )
+
+    read_back = parsed.entries[0].article
+    assert {f: getattr(read_back, f) for f in SEED_FIELDS} == {
+        f: getattr(saved, f) for f in SEED_FIELDS
+    }

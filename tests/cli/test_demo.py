@@ -13,7 +13,7 @@ import pytest
 from tests.cli.test_example_articles import LOOK_ALIKES, TOPICS
 from watcher.article import Article, Block
 from watcher.demo import article_feed
-from watcher.feeds.parse import FeedContext, parse_feed
+from watcher.feeds.parse import FeedContext, ParsedFeed, parse_feed
 from watcher.matching import load_ruleset, match_article
 from watcher.seedtext import read_file
 
@@ -29,6 +29,16 @@ def demo(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=120,
+    )
+
+
+def served_and_read(articles: list[Article]) -> ParsedFeed:
+    """The demo feed of `articles` as watcher's parser reads it."""
+    return parse_feed(
+        article_feed(articles, "http://127.0.0.1:8080"),
+        {"Content-Type": "application/rss+xml; charset=utf-8"},
+        feed=FeedContext(name="examples", url="http://127.0.0.1:8080/feed.xml"),
+        fetched_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     )
 
 
@@ -98,13 +108,7 @@ def test_the_served_feed_reads_back_as_the_saved_article(path: Path) -> None:
     saved = read_file(path)
     other = Article(date=dt.date(2025, 1, 2), title="Another story", body=[])
 
-    document = article_feed([other, saved], "http://127.0.0.1:8080")
-    parsed = parse_feed(
-        document,
-        {"Content-Type": "application/rss+xml; charset=utf-8"},
-        feed=FeedContext(name="examples", url="http://127.0.0.1:8080/feed.xml"),
-        fetched_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-    )
+    parsed = served_and_read([other, saved])
 
     assert parsed.problems == []
     read_back = parsed.entries[1].article
@@ -142,15 +146,7 @@ def test_text_that_looks_like_markup_reads_back_as_written() -> None:
         source="Smith & Jones <wire>",
     )
 
-    document = article_feed([saved], "http://127.0.0.1:8080")
-    parsed = parse_feed(
-        document,
-        {"Content-Type": "application/rss+xml; charset=utf-8"},
-        feed=FeedContext(name="examples", url="http://127.0.0.1:8080/feed.xml"),
-        fetched_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-    )
-
-    read_back = parsed.entries[0].article
+    read_back = served_and_read([saved]).entries[0].article
     assert {f: getattr(read_back, f) for f in SEED_FIELDS} == {
         f: getattr(saved, f) for f in SEED_FIELDS
     }

@@ -81,7 +81,7 @@ def text_lines(stored: StoredArticle, verdicts: Sequence[Verdict]) -> list[str]:
     """Rich-markup lines for one article: heading, then each verdict (`+` added, `-` removed,
     `?` a rule not among today's)."""
     article = stored.article
-    first_seen = stored.first_seen_at.strftime("%Y-%m-%d %H:%M")
+    first_seen = stored.first_seen_at.astimezone().strftime("%Y-%m-%d %H:%M")  # as `status`
     lines = [f"{article_heading(stored.feed, article)}  [dim](stored {first_seen})[/dim]"]
     for verdict in verdicts:
         if verdict.now is None:
